@@ -1,0 +1,50 @@
+"""Atomic file writes: a crash or a full disk never leaves a half-written output behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    The temporary file lives in the same directory so the final ``os.replace`` is atomic.
+    With ``overwrite=False`` an existing target raises ``FileExistsError`` before any work.
+    """
+    target = Path(target)
+    if not overwrite and target.exists():
+        raise FileExistsError(f"{target} exists; refusing to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix,
+                               dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if not overwrite and target.exists():
+            raise FileExistsError(f"{target} appeared while writing; refusing to overwrite it")
+        os.replace(tmp_path, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes, *,
+                       overwrite: bool = True) -> None:
+    """Write ``data`` to ``target`` atomically (fsync'd before the rename)."""
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def atomic_write_text(target: str | os.PathLike[str], text: str, *,
+                      overwrite: bool = True) -> None:
+    """Write UTF-8 ``text`` to ``target`` atomically."""
+    atomic_write_bytes(target, text.encode("utf-8"), overwrite=overwrite)
