@@ -1,6 +1,6 @@
 """rmnet-sdk: R-MNet image inpainting for the edge (ONNX Runtime / TensorRT / C++ runtime).
 
-Importing this package never imports TensorFlow: training (``rmnet_training``) and export
+Importing this package never imports TensorFlow: training (``rmnet_sdk.training``) and export
 (``rmnet_sdk.export``) pull it in lazily.
 """
 

@@ -1,0 +1,67 @@
+"""Model metadata: one schema for the .keras archive, ONNX ``metadata_props`` and engine sidecars.
+
+Every field has a documented default, so a model exported elsewhere (without our metadata) is
+still accepted: it is assumed to follow DESIGN.md's conventions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ModelError
+
+#: Prefix of our keys inside ONNX ``metadata_props`` (other tools may add their own keys).
+ONNX_KEY_PREFIX = "rmnet."
+#: Name of the JSON member we add to a ``.keras`` zip archive.
+KERAS_MEMBER = "rmnet_metadata.json"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What a runtime must know about a model to feed it correctly."""
+
+    name: str = "rmnet"
+    version: str = "0"
+    resolution: int = 256                 # training/native resolution (square)
+    normalization: str = "x/127.5-1"      # image tensor range [-1, 1]
+    mask_polarity: str = "1=hole"         # mask tensor: 1 = hole, 0 = known
+    layout: str = "NCHW"                  # ONNX/TensorRT layout (Keras is NHWC)
+    gf: int = 0                           # generator width (0 = unknown)
+    mask_channel: bool = False            # whether the net sees the mask as a 4th channel
+    config_hash: str = ""                 # training recipe hash (TrainConfig.recipe_hash)
+    source_sha256: str = ""               # sha256 of the source checkpoint / .keras file
+    training_steps: int = 0
+
+    def to_strings(self) -> dict[str, str]:
+        """Flat ``str -> str`` form for ONNX ``metadata_props``."""
+        return {ONNX_KEY_PREFIX + k: json.dumps(v) if not isinstance(v, str) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_strings(cls, props: dict[str, str]) -> ModelMetadata:
+        """Parse ``metadata_props``; missing keys take the defaults, unknown keys are ignored."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            key = ONNX_KEY_PREFIX + f.name
+            if key not in props:
+                continue
+            raw = props[key]
+            try:
+                values[f.name] = raw if f.type in ("str", str) else json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise ModelError(f"model metadata {key}={raw!r} is not valid: {e}") from e
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def replace(self, **changes: Any) -> ModelMetadata:
+        return dataclasses.replace(self, **changes)

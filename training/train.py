@@ -1,0 +1,230 @@
+"""The training loop: n_critic critic steps per generator step, checkpoints, validation, samples.
+
+Everything a resumed run needs is in the checkpoint (all network, optimiser and RNG-state
+variables); the data for step ``k`` is a pure function of ``(seed, k)``, so a resumed run takes
+exactly the step an uninterrupted one would have taken.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rmnet_sdk import metrics
+from rmnet_sdk.imaging import composite as composite_uint8
+from rmnet_sdk.imaging import from_model_range, write_image
+from rmnet_sdk.metadata import ModelMetadata
+
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_generator
+from .config import TrainConfig, save_config
+from .data import Batch, build_datasets, image_to_uint8_grid
+
+log = logging.getLogger("rmnet_sdk.training")
+
+
+def opencv_baseline(batch: Batch, method: str = "ns") -> np.ndarray:
+    """OpenCV's classical inpainting of a batch (uint8 RGB), the baseline to beat."""
+    import cv2
+
+    flag = cv2.INPAINT_NS if method == "ns" else cv2.INPAINT_TELEA
+    gt = from_model_range(batch.images)
+    holes = batch.holes[..., 0] > 0.5
+    return np.stack([cv2.inpaint(g, h.astype(np.uint8) * 255, 3, flag) for g, h in zip(gt, holes, strict=True)])
+
+
+def mean_metrics(gt: np.ndarray, out: np.ndarray, holes: np.ndarray) -> dict[str, float]:
+    rows = [metrics.evaluate_pair(g, o, h) for g, o, h in zip(gt, out, holes, strict=True)]
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+
+
+class Trainer:
+    """Owns the networks, optimisers, data and run directory of one training run."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = True) -> None:
+        import keras
+
+        from .losses import build_vgg_features
+        from .model import build_critic, build_generator
+        from .steps import make_steps
+
+        self.config = config.validate()
+        self.run_dir = Path(run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # Data first: a bad folder should fail before minutes of model building.
+        self.train_data, self.val_batch, self.data_report = build_datasets(self.config)
+        cfg = self.config
+        # The VGG is built first: with random weights it seeds the global RNG itself.
+        self.vgg = (build_vgg_features(cfg.vgg_weights, seed=cfg.seed)
+                    if cfg.perceptual_weight > 0 else None)
+        keras.utils.set_random_seed(cfg.seed)
+        self.G = build_generator(cfg.gf, mask_channel=cfg.mask_channel)
+        self.D = build_critic(cfg.image_size, cfg.df)
+        self.g_opt = keras.optimizers.Adam(cfg.g_lr, beta_1=cfg.g_beta1)
+        self.d_opt = keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.d_beta1)
+        self.g_opt.build(self.G.trainable_variables)
+        self.d_opt.build(self.D.trainable_variables)
+        self.critic_step, self.generator_step = make_steps(cfg, self.G, self.D, self.vgg,
+                                                           self.g_opt, self.d_opt)
+        self.step = 0
+        self._writer = None
+        self._baseline: dict[str, float] | None = None
+        if resume and (ckpt := latest_checkpoint(self.ckpt_dir)) is not None:
+            self.restore(ckpt)
+        else:
+            save_config(cfg, self.run_dir / "config.json")
+            (self.run_dir / "data_split.json").write_text(json.dumps(self.data_report, indent=1))
+
+    # -- state --------------------------------------------------------------------------------
+    def _groups(self) -> dict[str, list[Any]]:
+        groups = {"generator": list(self.G.variables), "critic": list(self.D.variables),
+                  "g_opt": list(self.g_opt.variables), "d_opt": list(self.d_opt.variables)}
+        if self.vgg is not None:
+            groups["vgg"] = list(self.vgg.variables)
+        return groups
+
+    def save(self) -> Path:
+        state = {"config_hash": self.config.recipe_hash(), "time": time.time()}
+        path = save_checkpoint(self.ckpt_dir, self.step, self._groups(), state,
+                               keep=self.config.keep_checkpoints)
+        log.info("saved checkpoint %s", path)
+        return path
+
+    def restore(self, path: str | Path) -> None:
+        state = load_checkpoint(path, self._groups())
+        if state.get("config_hash") != self.config.recipe_hash():
+            log.warning("checkpoint %s was written by another recipe (hash %s, now %s)",
+                        path, state.get("config_hash"), self.config.recipe_hash())
+        self.step = int(state["step"])
+        log.info("resumed from %s at step %d", path, self.step)
+
+    # -- one step -----------------------------------------------------------------------------
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        from keras import ops
+
+        images = ops.convert_to_tensor(batch.images)
+        holes = ops.convert_to_tensor(batch.holes)
+        noise = ops.convert_to_tensor(batch.noise)
+        terms: dict[str, Any] = {}
+        for _ in range(self.config.n_critic):
+            terms.update(self.critic_step(images, holes, noise))
+        terms.update(self.generator_step(images, holes, noise))
+        self.step += 1
+        return {k: float(ops.convert_to_numpy(v)) for k, v in terms.items()}
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def predict(self, batch: Batch) -> np.ndarray:
+        """Composited uint8 outputs of the generator (inference mode) for ``batch``."""
+        from keras import ops
+
+        pred = self.G([ops.convert_to_tensor(batch.images), ops.convert_to_tensor(batch.holes)],
+                      training=False)
+        pred_u8 = from_model_range(ops.convert_to_numpy(pred))
+        gt = from_model_range(batch.images)
+        holes = batch.holes[..., 0] > 0.5
+        return np.stack([composite_uint8(g, p, h) for g, p, h in zip(gt, pred_u8, holes, strict=True)])
+
+    def validate(self) -> dict[str, float]:
+        gt = from_model_range(self.val_batch.images)
+        holes = self.val_batch.holes[..., 0] > 0.5
+        result = {f"val/{k}": v for k, v in mean_metrics(gt, self.predict(self.val_batch), holes).items()}
+        if self._baseline is None:
+            ns = opencv_baseline(self.val_batch, "ns")
+            self._baseline = {f"val/ns_{k}": v for k, v in mean_metrics(gt, ns, holes).items()}
+        return {**result, **self._baseline}
+
+    def save_samples(self, path: str | Path | None = None) -> Path:
+        """PNG grid, one row per validation image: masked input | output | ground truth."""
+        gt = from_model_range(self.val_batch.images)
+        holes = self.val_batch.holes[..., 0] > 0.5
+        out = self.predict(self.val_batch)
+        masked = np.where(holes[..., None], np.uint8(255), gt)
+        grid = image_to_uint8_grid([[m, o, g] for m, o, g in zip(masked, out, gt, strict=True)])
+        path = Path(path) if path else self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        return write_image(path, grid, overwrite=True)
+
+    # -- logging ------------------------------------------------------------------------------
+    def _log_scalars(self, values: dict[str, float]) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": self.step, **values}) + "\n")
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        with self._writer.as_default(step=self.step):
+            for k, v in values.items():
+                tf.summary.scalar(k, v)
+        self._writer.flush()
+
+    def export_generator(self, path: str | Path | None = None) -> Path:
+        """The generator as ``.keras`` with model metadata (resolution, gf, recipe hash...)."""
+        cfg = self.config
+        meta = ModelMetadata(resolution=cfg.image_size, gf=cfg.gf, mask_channel=cfg.mask_channel,
+                             config_hash=cfg.recipe_hash(), training_steps=self.step)
+        return save_generator(self.G, path or self.run_dir / "generator.keras", meta)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(self, steps: int | None = None, *, progress: bool = True) -> dict[str, float]:
+        """Train until ``steps`` total steps (default: the config's); Ctrl-C saves and returns."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        end = steps if steps is not None else cfg.steps
+        last: dict[str, float] = {}
+        if self.step >= end:
+            return last
+        previous = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+        except ValueError:  # not the main thread
+            previous = None
+        bar = tqdm(total=end, initial=self.step, disable=not progress, unit="step",
+                   desc="training", dynamic_ncols=True)
+        try:
+            if keras_backend() == "tensorflow":
+                ds = self.train_data.tf_dataset(self.step, end)
+                batches = (Batch(*(t.numpy() for t in item)) for item in ds)
+            else:
+                batches = self.train_data.batches(self.step, end)
+            for batch in batches:
+                last = self.train_step(batch)
+                bar.update(1)
+                bar.set_postfix(g=f"{last['g_total']:.3g}", d=f"{last['d_total']:.3g}")
+                if self.step % cfg.log_every == 0:
+                    self._log_scalars(last)
+                if self.step % cfg.val_every == 0 or self.step == end:
+                    scores = self.validate()
+                    self._log_scalars(scores)
+                    log.info("step %d: %s", self.step,
+                             ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if "hole" in k))
+                if self.step % cfg.sample_every == 0 or self.step == end:
+                    self.save_samples()
+                if self.step % cfg.checkpoint_every == 0 or self.step == end:
+                    self.save()
+        except KeyboardInterrupt:
+            log.warning("interrupted at step %d: saving a checkpoint", self.step)
+            self.save()
+        finally:
+            bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        self.export_generator()
+        return last
+
+
+def keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
