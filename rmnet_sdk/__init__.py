@@ -22,8 +22,24 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """Lazy top-level API: ``rmnet_sdk.Inpainter`` without importing OpenCV at package import."""
+    if name == "Inpainter":
+        from .inpainter import Inpainter
+
+        return Inpainter
+    if name == "available_backends":
+        from .backends import available_backends
+
+        return available_backends
+    raise AttributeError(f"module 'rmnet_sdk' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "Inpainter",
+    "available_backends",
     "BackendUnavailableError",
     "DataError",
     "EngineMismatchError",

@@ -70,7 +70,7 @@ class Trainer:
         self.d_opt = keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.d_beta1)
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
-        self.critic_step, self.generator_step = make_steps(cfg, self.G, self.D, self.vgg,
+        self.generator_step, self.critic_step = make_steps(cfg, self.G, self.D, self.vgg,
                                                            self.g_opt, self.d_opt)
         self.step = 0
         self._writer = None
@@ -111,10 +111,11 @@ class Trainer:
         images = ops.convert_to_tensor(batch.images)
         holes = ops.convert_to_tensor(batch.holes)
         noise = ops.convert_to_tensor(batch.noise)
-        terms: dict[str, Any] = {}
-        for _ in range(self.config.n_critic):
-            terms.update(self.critic_step(images, holes, noise))
-        terms.update(self.generator_step(images, holes, noise))
+        terms: dict[str, Any] = dict(self.generator_step(images, holes))
+        fake = terms.pop("fake")
+        if self.config.adv_weight > 0:  # no adversarial term: the critic would be dead weight
+            for _ in range(self.config.n_critic):
+                terms.update(self.critic_step(images, fake, noise))
         self.step += 1
         return {k: float(ops.convert_to_numpy(v)) for k, v in terms.items()}
 
@@ -197,7 +198,7 @@ class Trainer:
             for batch in batches:
                 last = self.train_step(batch)
                 bar.update(1)
-                bar.set_postfix(g=f"{last['g_total']:.3g}", d=f"{last['d_total']:.3g}")
+                bar.set_postfix(g=f"{last['g_total']:.3g}", d=f"{last.get('d_total', 0.0):.3g}")
                 if self.step % cfg.log_every == 0:
                     self._log_scalars(last)
                 if self.step % cfg.val_every == 0 or self.step == end:

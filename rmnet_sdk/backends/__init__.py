@@ -1,0 +1,138 @@
+"""Inference backends and the rules for choosing one.
+
+``auto`` prefers TensorRT (GPU + TensorRT installed), then ONNX Runtime with CUDA, then ONNX
+Runtime on the CPU. An explicitly requested backend that cannot run raises
+:class:`BackendUnavailableError` listing what is available: no silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import BackendUnavailableError, InvalidInputError
+from .base import Backend
+
+BACKEND_NAMES: tuple[str, ...] = ("tensorrt", "onnxruntime-cuda", "onnxruntime", "keras", "native")
+
+
+def cuda_device_count() -> int:
+    """CUDA devices visible, asked safely (no TensorRT runtime is created to find out)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        try:
+            from cuda import cudart  # older cuda-python layout
+        except ImportError:
+            return 0
+    try:
+        err, count = cudart.cudaGetDeviceCount()
+    except Exception:
+        return 0
+    return int(count) if int(err) == 0 and count else 0
+
+
+def _why_unavailable(name: str) -> str | None:
+    """``None`` when backend ``name`` can run here, else the reason it cannot."""
+    if name == "onnxruntime":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "onnxruntime is not installed"
+        return None
+    if name == "onnxruntime-cuda":
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return "onnxruntime is not installed"
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            return "onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
+        return None
+    if name == "tensorrt":
+        try:
+            import tensorrt  # noqa: F401
+        except ImportError:
+            return "TensorRT is not installed (pip install 'rmnet-sdk[tensorrt]' on a GPU machine)"
+        if cuda_device_count() == 0:
+            return "no CUDA GPU found"
+        return None
+    if name == "keras":
+        try:
+            import keras  # noqa: F401
+        except ImportError:
+            return "Keras 3 is not installed (pip install 'rmnet-sdk[train]')"
+        return None
+    if name == "native":
+        try:
+            from .. import _native  # noqa: F401
+        except ImportError:
+            return "the C++ extension rmnet_sdk._native is not built"
+        return None
+    return f"unknown backend {name!r}"
+
+
+def available_backends() -> dict[str, str | None]:
+    """Every backend name mapped to ``None`` (usable) or the reason it is not."""
+    return {name: _why_unavailable(name) for name in BACKEND_NAMES}
+
+
+def _require(name: str) -> None:
+    reason = _why_unavailable(name)
+    if reason is not None:
+        usable = [n for n, r in available_backends().items() if r is None]
+        raise BackendUnavailableError(
+            f"backend {name!r} is unavailable: {reason}. Available here: {usable}")
+
+
+def choose_backend(requested: str, model_path: Path) -> str:
+    """Resolve ``auto`` for this model file; validate an explicit choice."""
+    if requested != "auto" and requested not in BACKEND_NAMES:
+        raise InvalidInputError(f"backend must be 'auto' or one of {list(BACKEND_NAMES)}, "
+                                f"got {requested!r}")
+    suffix = model_path.suffix.lower()
+    if requested == "auto":
+        if suffix == ".keras":
+            return "keras"
+        if suffix in (".engine", ".plan"):
+            return "tensorrt"
+        for name in ("tensorrt", "onnxruntime-cuda", "onnxruntime"):
+            if _why_unavailable(name) is None:
+                return name
+        _require("onnxruntime")
+    return requested
+
+
+def create_backend(requested: str, model_path: str | os.PathLike[str], *, device: int = 0,
+                   threads: int | None = None) -> Backend:
+    """Instantiate the backend for ``model_path`` (see module docstring for ``auto``)."""
+    model_path = Path(model_path)
+    name = choose_backend(requested, model_path)
+    _require(name)
+    suffix = model_path.suffix.lower()
+    if name in ("onnxruntime", "onnxruntime-cuda", "native") and suffix != ".onnx":
+        raise InvalidInputError(f"backend {name!r} runs .onnx models, got {model_path.name}")
+    if name == "keras" and suffix != ".keras":
+        raise InvalidInputError(f"backend 'keras' runs .keras models, got {model_path.name}")
+    if name == "onnxruntime":
+        from .onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(model_path, threads=threads)
+    if name == "onnxruntime-cuda":
+        from .onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(model_path, provider="cuda", device=device, threads=threads)
+    if name == "keras":
+        from .keras import KerasBackend
+
+        return KerasBackend(model_path)
+    if name == "tensorrt":
+        from .tensorrt import TensorRTBackend
+
+        return TensorRTBackend(model_path, device=device)
+    from .native import NativeBackend
+
+    return NativeBackend(model_path, threads=threads)
+
+
+__all__ = ["Backend", "BACKEND_NAMES", "available_backends", "choose_backend", "create_backend",
+           "cuda_device_count"]

@@ -1,0 +1,297 @@
+"""``Inpainter``: fill the holes of images of any size with an R-MNet model.
+
+The image-level work lives here once for every backend: input checks, colour handling, the
+size strategies, batching, and the final composite that copies every known pixel bit-exactly
+from the input. Backends only map NCHW tensors to a NCHW prediction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from . import masks as masklib
+from .backends import Backend, create_backend
+from .errors import InvalidInputError
+from .imaging import from_model_range, resize_image, to_model_range, upsample_prediction
+from .models import resolve_model
+
+Strategy = Literal["resize", "crop", "original"]
+STRATEGIES: tuple[str, ...] = ("resize", "crop", "original")
+COLORS: tuple[str, ...] = ("rgb", "bgr")
+
+
+@dataclass
+class _Job:
+    """One network input (model-space tensors) and where its prediction goes."""
+
+    image: np.ndarray  # 3xhxw float32, masked
+    mask: np.ndarray   # 1xhxw float32, 1 = hole
+    paste: Callable[[np.ndarray], None]  # receives the hxwx3 float32 prediction
+
+
+def _model_tensors(rgb: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 RGB + bool hole (same size) -> masked [-1,1] CHW image and 1HW mask."""
+    x = to_model_range(rgb)
+    x[hole] = 0.0  # I_M = I * M: hole content never reaches the backend
+    return np.ascontiguousarray(x.transpose(2, 0, 1)), hole[None].astype(np.float32)
+
+
+class Inpainter:
+    """Inpaint images with an R-MNet model.
+
+    Args:
+        model: ``None`` for the bundled default model, or a path to ``.onnx``, ``.engine`` or
+            ``.keras``.
+        backend: ``"auto"`` (TensorRT if available with a GPU, else ONNX Runtime CUDA, else ONNX
+            Runtime CPU), or one of ``"tensorrt"``, ``"onnxruntime"``, ``"onnxruntime-cuda"``,
+            ``"keras"``, ``"native"``. An explicit backend that cannot run raises
+            :class:`~rmnet_sdk.errors.BackendUnavailableError`; it never falls back silently.
+        device: CUDA device index for GPU backends.
+        strategy: how images whose size differs from the model's are handled: ``"resize"``
+            (whole image to model resolution and back), ``"crop"`` (one model-resolution crop
+            around each hole cluster, with context margin: large photos with small holes),
+            ``"original"`` (full resolution, padded to a multiple of 16).
+        resolution: model input size for ``resize``/``crop`` (default: the model's own).
+        crop_margin: context pixels around each hole cluster for ``crop``.
+        threads: CPU threads for ONNX Runtime (default: all cores).
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | None = None, backend: str = "auto",
+                 device: int = 0, strategy: Strategy = "resize", *, resolution: int | None = None,
+                 crop_margin: int = 128, threads: int | None = None) -> None:
+        _check_choice("strategy", strategy, STRATEGIES)
+        self.model_path = resolve_model(model)
+        self.backend: Backend = create_backend(backend, self.model_path, device=device,
+                                               threads=threads)
+        self.resolution = int(resolution or self.backend.resolution)
+        if self.resolution < 16 or self.resolution % 16:
+            raise InvalidInputError(f"resolution must be a positive multiple of 16, got {self.resolution}")
+        self.strategy: str = strategy
+        self.crop_margin = int(crop_margin)
+
+    @property
+    def metadata(self):
+        return self.backend.metadata
+
+    def __repr__(self) -> str:
+        return (f"Inpainter(model={str(self.model_path)!r}, backend={self.backend.name!r}, "
+                f"strategy={self.strategy!r}, resolution={self.resolution})")
+
+    # -- public API -----------------------------------------------------------------------------
+    def run(self, image, mask, *, color: str = "rgb", strategy: Strategy | None = None):
+        """Inpaint ``image`` where ``mask`` is nonzero; returns an array like ``image``.
+
+        ``image``: ``HxWx3`` uint8 (``HxWx4``: alpha passed through; ``HxW`` or ``HxWx1``:
+        grayscale, filled via RGB and converted back with BT.601 luma), a batch ``NxHxWxC``, or
+        a list of images of different sizes (then a list is returned). ``mask``: ``HxW`` (or
+        ``HxWx1``) bool/uint8/float, nonzero = hole; for batches ``NxHxW`` or one ``HxW`` mask
+        for every image; for lists a list (or one mask for all). Known pixels of the result are
+        bit-exact copies of the input.
+        """
+        _check_choice("color", color, COLORS)
+        strategy = strategy or self.strategy
+        _check_choice("strategy", strategy, STRATEGIES)
+        images, masks_, kind = _split_inputs(image, mask)
+        outputs = self._run_many(images, masks_, color, strategy)
+        if kind == "single":
+            return outputs[0]
+        if kind == "batch":
+            return np.stack(outputs)
+        return outputs
+
+    __call__ = run
+
+    # -- internals ------------------------------------------------------------------------------
+    def _run_many(self, images: list[np.ndarray], masks_: list[np.ndarray], color: str,
+                  strategy: str) -> list[np.ndarray]:
+        jobs: list[_Job] = []
+        finishers = []
+        for i, (img, m) in enumerate(zip(images, masks_, strict=True)):
+            rgb, restore = _to_rgb(img, color, index=i)
+            hole = masklib.as_hole_mask(m, name=f"mask[{i}]" if len(images) > 1 else "mask")
+            if hole.shape != rgb.shape[:2]:
+                raise InvalidInputError(
+                    f"mask{f'[{i}]' if len(images) > 1 else ''} is {hole.shape[0]}x{hole.shape[1]} "
+                    f"but its image is {rgb.shape[0]}x{rgb.shape[1]}: they must have the same size")
+            fill = np.zeros_like(rgb)
+            if hole.any():
+                jobs.extend(self._jobs(rgb, hole, fill, strategy))
+            finishers.append((img, hole, fill, restore))
+        self._execute(jobs)
+        return [restore(img, hole, fill) for img, hole, fill, restore in finishers]
+
+    def _jobs(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
+              strategy: str) -> list[_Job]:
+        if strategy == "original":
+            return [_original_job(rgb, hole, fill)]
+        if strategy == "crop":
+            boxes = hole_boxes(hole, self.resolution, self.crop_margin)
+        else:
+            boxes = [(0, 0, rgb.shape[1], rgb.shape[0])]
+        return [_resized_job(rgb, hole, fill, box, self.resolution) for box in boxes]
+
+    def _execute(self, jobs: list[_Job]) -> None:
+        groups: dict[tuple[int, ...], list[_Job]] = {}
+        for job in jobs:
+            groups.setdefault(job.image.shape, []).append(job)
+        for group in groups.values():
+            step = self.backend.max_batch or len(group)
+            for start in range(0, len(group), step):
+                chunk = group[start:start + step]
+                pred = self.backend.infer(np.stack([j.image for j in chunk]),
+                                          np.stack([j.mask for j in chunk]))
+                for j, p in zip(chunk, pred, strict=True):
+                    j.paste(p.transpose(1, 2, 0))
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+def _paste_region(fill: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int]):
+    x0, y0, x1, y1 = box
+
+    def paste(pred_hwc: np.ndarray) -> None:
+        region_hole = hole[y0:y1, x0:x1]
+        up = upsample_prediction(pred_hwc, (y1 - y0, x1 - x0))
+        region = fill[y0:y1, x0:x1]
+        region[region_hole] = from_model_range(up[region_hole])
+
+    return paste
+
+
+def _resized_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
+                 box: tuple[int, int, int, int], res: int) -> _Job:
+    """Crop ``box`` (the whole image for "resize"), bring it to ``res``², paste holes back."""
+    x0, y0, x1, y1 = box
+    small = resize_image(rgb[y0:y1, x0:x1], (res, res))
+    small_hole = masklib.resize_hole_mask(hole[y0:y1, x0:x1], (res, res))
+    image, mask = _model_tensors(small, small_hole)
+    return _Job(image, mask, _paste_region(fill, hole, box))
+
+
+def _original_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> _Job:
+    """Full resolution, padded (reflect) to a multiple of 16; the padding counts as known."""
+    h, w = hole.shape
+    ph, pw = (-h) % 16, (-w) % 16
+    padded = cv2.copyMakeBorder(rgb, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else rgb
+    padded_hole = np.pad(hole, ((0, ph), (0, pw)))
+    image, mask = _model_tensors(padded, padded_hole)
+
+    def paste(pred_hwc: np.ndarray) -> None:
+        pred = pred_hwc[:h, :w]
+        fill[hole] = from_model_range(pred[hole])
+
+    return _Job(image, mask, paste)
+
+
+def hole_boxes(hole: np.ndarray, res: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` around hole clusters for the crop strategy.
+
+    Each cluster's bounding box grows by ``margin`` per side and to at least ``res`` (native
+    scale when the hole is small), is made square when the image allows (no distortion when
+    resized to the model), shifted inward at borders (keeps context, IOPaint-style), and boxes
+    that overlap are merged so no hole is inferred twice.
+    """
+    h, w = hole.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    boxes = [(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]]
+
+    def grow(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        x0, y0, x1, y1 = b
+        side = max(x1 - x0 + 2 * margin, y1 - y0 + 2 * margin, res)
+        bw, bh = min(side, w), min(side, h)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        nx0 = int(round(min(max(cx - bw / 2, 0), w - bw)))
+        ny0 = int(round(min(max(cy - bh / 2, 0), h - bh)))
+        return nx0, ny0, nx0 + bw, ny0 + bh
+
+    boxes = [grow(b) for b in boxes]
+    merged = True
+    while merged:  # merge overlapping boxes until none overlap
+        merged = False
+        out: list[tuple[int, int, int, int]] = []
+        for b in boxes:
+            for k, o in enumerate(out):
+                if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
+                    out[k] = grow((min(b[0], o[0]) + margin, min(b[1], o[1]) + margin,
+                                   max(b[2], o[2]) - margin, max(b[3], o[3]) - margin))
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
+
+
+# -- input handling ---------------------------------------------------------------------------
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise InvalidInputError(f"{what} must be one of {list(choices)}, got {value!r}")
+
+
+def _split_inputs(image, mask) -> tuple[list[np.ndarray], list[np.ndarray], str]:
+    """Normalise single / batch / list inputs to lists; remember which form to return."""
+    if isinstance(image, (list, tuple)):
+        if not image:
+            raise InvalidInputError("image list is empty")
+        images = [np.asarray(im) for im in image]
+        if isinstance(mask, (list, tuple)):
+            if len(mask) != len(images):
+                raise InvalidInputError(f"{len(images)} images but {len(mask)} masks")
+            return images, [np.asarray(m) for m in mask], "list"
+        return images, [np.asarray(mask)] * len(images), "list"
+    image = np.asarray(image)
+    mask = np.asarray(mask)
+    if image.ndim == 4:
+        n = image.shape[0]
+        if n == 0:
+            raise InvalidInputError("image batch is empty (N = 0)")
+        if mask.ndim == 2 or (mask.ndim == 3 and mask.shape == (*image.shape[1:3], 1)):
+            return list(image), [mask] * n, "batch"  # one mask for every image
+        if mask.ndim in (3, 4) and mask.shape[0] == n:
+            return list(image), list(mask), "batch"
+        raise InvalidInputError(f"a batch of {n} images needs NxHxW masks or one HxW mask; "
+                                f"got mask shape {mask.shape}")
+    return [image], [mask], "single"
+
+
+def _to_rgb(image: np.ndarray, color: str, *, index: int = 0):
+    """Validate one image; return its RGB view and a function that builds the output."""
+    what = f"image[{index}]" if index else "image"
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        hint = (" (float images: convert with (x * 255).round().astype(np.uint8))"
+                if np.issubdtype(np.asarray(image).dtype, np.floating) else "")
+        raise InvalidInputError(f"{what} must be uint8, got {np.asarray(image).dtype}{hint}")
+    if image.size == 0:
+        raise InvalidInputError(f"{what} is empty (shape {image.shape})")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        gray = image.reshape(image.shape[:2])
+        rgb = np.repeat(gray[:, :, None], 3, axis=2)
+
+        def restore(img, hole, fill):
+            luma = cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY).reshape(img.shape)
+            return np.where(hole.reshape(hole.shape + (1,) * (img.ndim - 2)), luma, img)
+
+        return rgb, restore
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise InvalidInputError(
+            f"{what} must be HxWx3 (RGB/BGR), HxWx4 (with alpha) or HxW (grayscale) uint8; "
+            f"got shape {image.shape}")
+    rgb = image[:, :, :3]
+    if color == "bgr":
+        rgb = rgb[:, :, ::-1]
+    rgb = np.ascontiguousarray(rgb)
+
+    def restore(img, hole, fill):
+        out = img.copy()
+        filled = fill[:, :, ::-1] if color == "bgr" else fill
+        out[:, :, :3][hole] = filled[hole]
+        return out
+
+    return rgb, restore
