@@ -1,0 +1,289 @@
+"""rmnet_sdk.masks: conventions, files, hole-preserving resize, generators and the ratio sampler."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rmnet_sdk import masks as M
+from rmnet_sdk.errors import ImageReadError, InvalidInputError
+
+
+def _random_hole(rng: np.random.Generator, shape: tuple[int, int], p: float = 0.05) -> np.ndarray:
+    return rng.random(shape) < p
+
+
+# -- as_hole_mask / binarize ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda h: h,
+    lambda h: h.astype(np.uint8) * 255,
+    lambda h: h.astype(np.uint16) * 7,
+    lambda h: h.astype(np.int64) * -3,
+    lambda h: h.astype(np.float32) * 0.25,
+    lambda h: h.astype(np.float64),
+    lambda h: (h.astype(np.uint8) * 255)[:, :, None],
+    lambda h: h[:, :, None],
+])
+def test_as_hole_mask_accepts_public_forms(make) -> None:
+    hole = _random_hole(np.random.default_rng(0), (9, 13), 0.3)
+    src = make(hole)
+    out = M.as_hole_mask(src)
+    assert out.dtype == np.bool_ and out.shape == (9, 13) and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, hole)
+    assert not np.shares_memory(out, src)
+
+
+def test_as_hole_mask_copies_non_contiguous_input() -> None:
+    hole = _random_hole(np.random.default_rng(1), (10, 12), 0.5)
+    out = M.as_hole_mask(hole.T)
+    assert out.flags.c_contiguous and out.shape == (12, 10)
+    np.testing.assert_array_equal(out, hole.T)
+
+
+@pytest.mark.parametrize("bad, words", [
+    (np.zeros((4, 5, 3), np.uint8), "shape (4, 5, 3)"),
+    (np.zeros((4, 5, 2), np.uint8), "shape (4, 5, 2)"),
+    (np.zeros(7, np.uint8), "shape (7,)"),
+    (np.zeros((2, 3, 4, 1), np.uint8), "shape (2, 3, 4, 1)"),
+    (np.zeros((0, 5), np.uint8), "empty"),
+    (np.zeros((3, 0, 1), bool), "empty"),
+    (np.array([[0.0, np.nan]]), "NaN"),
+    (np.array([[0.0, np.inf]], np.float32), "NaN or Inf"),
+    (np.zeros((3, 3), complex), "complex"),
+    (np.zeros((3, 3), object), "object"),
+    (np.array([["a", "b"]]), "<U1"),
+])
+def test_as_hole_mask_rejects(bad: np.ndarray, words: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        M.as_hole_mask(bad, name="my_mask")
+    msg = str(info.value)
+    assert "my_mask" in msg and "HxW" in msg and words in msg
+
+
+def test_binarize_polarity_and_threshold() -> None:
+    gray = np.array([[0, 127, 128, 255]], np.uint8)
+    np.testing.assert_array_equal(M.binarize(gray), [[False, False, True, True]])
+    np.testing.assert_array_equal(M.binarize(gray, polarity="black-hole"),
+                                  [[True, True, False, False]])
+    np.testing.assert_array_equal(M.binarize(np.array([[0.2, 0.7]]), 0.5), [[False, True]])
+    with pytest.raises(InvalidInputError):
+        M.binarize(gray, polarity="white")  # type: ignore[arg-type]
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def hole() -> np.ndarray:
+    h = np.zeros((30, 41), bool)
+    h[5:12, 3:30] = True
+    h[20, :] = True
+    return h
+
+
+def test_white_hole_round_trip(tmp_path: Path, hole: np.ndarray) -> None:
+    p = M.write_mask(tmp_path / "m.png", hole)
+    raw = np.asarray(Image.open(p))
+    assert raw.dtype == np.uint8 and set(np.unique(raw)) == {0, 255}
+    np.testing.assert_array_equal(raw == 255, hole)  # white = hole on disk
+    np.testing.assert_array_equal(M.read_mask(p), hole)
+
+
+def test_black_hole_round_trip_and_complement(tmp_path: Path, hole: np.ndarray) -> None:
+    p = M.write_mask(tmp_path / "qd.png", hole, polarity="black-hole")
+    raw = np.asarray(Image.open(p))
+    np.testing.assert_array_equal(raw == 0, hole)  # black = hole on disk
+    np.testing.assert_array_equal(M.read_mask(p, polarity="black-hole"), hole)
+    np.testing.assert_array_equal(M.read_mask(p), ~hole)
+
+
+def test_read_mask_any_format_ignores_alpha(tmp_path: Path, hole: np.ndarray) -> None:
+    rgba = np.zeros((*hole.shape, 4), np.uint8)
+    rgba[hole, :3] = 255
+    rgba[..., 3] = np.where(hole, 0, 255)  # an alpha opposite to the holes must not matter
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    np.testing.assert_array_equal(M.read_mask(tmp_path / "a.png"), hole)
+    Image.fromarray(hole.astype(np.uint8) * 255).save(tmp_path / "b.bmp")
+    np.testing.assert_array_equal(M.read_mask(tmp_path / "b.bmp"), hole)
+
+
+def test_read_mask_errors(tmp_path: Path) -> None:
+    with pytest.raises(ImageReadError, match="not found"):
+        M.read_mask(tmp_path / "missing.png")
+    (tmp_path / "junk.png").write_bytes(b"definitely not a png")
+    with pytest.raises(ImageReadError, match="cannot decode"):
+        M.read_mask(tmp_path / "junk.png")
+
+
+def test_write_mask_refuses_to_overwrite(tmp_path: Path, hole: np.ndarray) -> None:
+    p = M.write_mask(tmp_path / "m.png", hole)
+    with pytest.raises(FileExistsError):
+        M.write_mask(p, ~hole)
+    np.testing.assert_array_equal(M.read_mask(p), hole)  # untouched
+    M.write_mask(p, ~hole, overwrite=True)
+    np.testing.assert_array_equal(M.read_mask(p), ~hole)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["m.png"]  # no temp files left
+    with pytest.raises(InvalidInputError, match="PNG"):
+        M.write_mask(tmp_path / "m.jpg", hole)
+
+
+def test_hole_ratio_and_bucket() -> None:
+    h = np.zeros((10, 10), np.uint8)
+    h[:3, :5] = 9
+    assert M.hole_ratio(h) == pytest.approx(0.15)
+    assert M.ratio_bucket(0.15) == 1
+    assert M.ratio_bucket(0.1) == 0 and M.ratio_bucket(0.6) == 5
+    assert M.ratio_bucket(0.005) is None and M.ratio_bucket(0.61) is None
+
+
+# -- resize --------------------------------------------------------------------------------------
+
+def _resize_reference(hole: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    H, W = hole.shape
+    h, w = size
+    out = np.zeros(size, bool)
+    for i in range(h):
+        y0, y1 = (i * H) // h, ((i + 1) * H + h - 1) // h
+        for j in range(w):
+            x0, x1 = (j * W) // w, ((j + 1) * W + w - 1) // w
+            out[i, j] = hole[y0:y1, x0:x1].any()
+    return out
+
+
+@pytest.mark.parametrize("src, dst, p", [
+    ((100, 77), (64, 48), 0.01),   # non-integer down
+    ((37, 53), (256, 256), 0.05),  # odd up
+    ((128, 128), (64, 64), 0.02),  # integer down
+    ((64, 48), (100, 77), 0.05),   # non-integer up
+    ((90, 40), (31, 97), 0.03),    # down in y, up in x
+    ((7, 5), (3, 2), 0.1),
+    ((16, 16), (16, 16), 0.2),     # identity
+])
+def test_resize_hole_mask_matches_bruteforce(src, dst, p) -> None:
+    rng = np.random.default_rng([*src, *dst])
+    hole = _random_hole(rng, src, p)
+    out = M.resize_hole_mask(hole, dst)
+    assert out.dtype == np.bool_ and out.shape == dst
+    np.testing.assert_array_equal(out, _resize_reference(hole, dst))
+
+
+@pytest.mark.parametrize("src, dst", [((100, 77), (64, 48)), ((300, 211), (17, 23)),
+                                      ((513, 512), (256, 256))])
+def test_downscale_never_loses_a_hole(src, dst) -> None:
+    rng = np.random.default_rng(7)
+    hole = _random_hole(rng, src, 0.002)
+    out = M.resize_hole_mask(hole, dst)
+    ys, xs = np.nonzero(hole)
+    assert ys.size > 0
+    assert out[(ys * dst[0]) // src[0], (xs * dst[1]) // src[1]].all()
+    single = np.zeros(src, bool)
+    single[ys[0], xs[0]] = True  # one pixel survives any downscale
+    assert M.resize_hole_mask(single, dst).sum() >= 1
+
+
+def test_resize_identity_returns_copy_and_rejects_bad_size() -> None:
+    hole = _random_hole(np.random.default_rng(3), (12, 9), 0.3)
+    out = M.resize_hole_mask(hole, (12, 9))
+    np.testing.assert_array_equal(out, hole)
+    assert not np.shares_memory(out, hole)
+    for bad in [(0, 5), (5, -1), (5,), (2.5, 4)]:
+        with pytest.raises(InvalidInputError):
+            M.resize_hole_mask(hole, bad)  # type: ignore[arg-type]
+
+
+def test_dilate_grows_by_a_disc() -> None:
+    h = np.zeros((21, 21), bool)
+    h[10, 10] = True
+    d = M.dilate(h, 3)
+    ys, xs = np.nonzero(d)
+    assert d[10, 7] and d[10, 13] and d[7, 10] and not d[7, 7]  # elliptic, not square
+    assert ((ys - 10) ** 2 + (xs - 10) ** 2 <= 3.5**2).all()  # OpenCV's disc of radius 3
+    assert d.sum() < 49 and d[h].all()
+    np.testing.assert_array_equal(M.dilate(h, 0), h)
+
+
+# -- generators ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", sorted(M.GENERATORS))
+def test_generators_deterministic_and_well_formed(kind: str) -> None:
+    assert set(M.GENERATORS) == {"strokes", "irregular", "boxes", "mixed"}
+    for shape in [(128, 128), (96, 160), (20, 15)]:
+        a = M.make_mask(kind, shape, 42)
+        b = M.GENERATORS[kind](shape, np.random.default_rng(42))
+        assert a.dtype == np.bool_ and a.shape == shape and a.any()
+        np.testing.assert_array_equal(a, b)
+    masks = [M.make_mask(kind, (128, 128), s) for s in range(5)]
+    assert len({m.tobytes() for m in masks}) == 5
+
+
+def test_generators_reject_bad_kind_and_shape() -> None:
+    with pytest.raises(InvalidInputError, match="unknown mask kind"):
+        M.make_mask("squares", (32, 32), 0)
+    with pytest.raises(InvalidInputError):
+        M.make_mask("strokes", (0, 32), 0)
+
+
+# -- sampler -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bucket", range(len(M.HOLE_RATIO_BUCKETS)))
+def test_sample_bucket_stays_inside(bucket: int) -> None:
+    lo, hi = M.HOLE_RATIO_BUCKETS[bucket]
+    sampler = M.MaskSampler()
+    rng = np.random.default_rng(100 + bucket)
+    for _ in range(20):
+        m = sampler.sample_bucket((128, 128), rng, bucket)
+        assert m.dtype == np.bool_ and m.shape == (128, 128)
+        assert lo < m.mean() <= hi
+        assert M.ratio_bucket(float(m.mean())) == bucket
+
+
+def test_sample_range_and_bucket_coverage() -> None:
+    sampler = M.MaskSampler(kinds=("strokes", "irregular", "boxes"), ratio_range=(0.01, 0.6))
+    rng = np.random.default_rng(2024)
+    ratios = np.array([sampler.sample((96, 96), rng).mean() for _ in range(200)])
+    assert ((ratios >= 0.01) & (ratios <= 0.6)).all()
+    assert {M.ratio_bucket(r) for r in ratios} == set(range(len(M.HOLE_RATIO_BUCKETS)))
+
+
+@pytest.mark.parametrize("kind", M.MASK_KINDS)
+def test_sample_each_kind_in_range_and_deterministic(kind: str) -> None:
+    sampler = M.MaskSampler(kinds=(kind,), ratio_range=(0.01, 0.6))
+    rng = np.random.default_rng(5)
+    for _ in range(50 if kind == "strokes" else 20):
+        r = sampler.sample((64, 80), rng).mean()
+        assert 0.01 <= r <= 0.6
+    a = sampler.sample((64, 64), np.random.default_rng(9))
+    np.testing.assert_array_equal(a, sampler.sample((64, 64), np.random.default_rng(9)))
+
+
+def test_sampler_fallback_and_impossible_ranges() -> None:
+    # One drawing step only: the deterministic fill-up must still land inside the range.
+    sampler = M.MaskSampler(kinds=("strokes",), ratio_range=(0.45, 0.5), max_steps=1)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        assert 0.45 < sampler.sample((40, 40), rng).mean() <= 0.5
+    # Tiny images: still exact when some count fits, an error when none does.
+    assert 0.3 < M.MaskSampler().sample_bucket((5, 5), rng, 3).mean() <= 0.4
+    with pytest.raises(InvalidInputError, match="no 2x2 mask"):
+        M.MaskSampler().sample_bucket((2, 2), rng, 3)
+    with pytest.raises(InvalidInputError):
+        M.MaskSampler(ratio_range=(0.5, 0.2))
+    with pytest.raises(InvalidInputError):
+        M.MaskSampler(kinds=("squiggles",))
+    with pytest.raises(InvalidInputError):
+        M.MaskSampler().sample_bucket((32, 32), rng, 6)
+
+
+def test_sampler_is_fast_enough_for_a_data_pipeline() -> None:
+    # The target is ~< 5 ms per 256x256 mask; 40 ms (8x slack for a shared CI core) still
+    # catches a pathological loop.
+    sampler = M.MaskSampler()
+    rng = np.random.default_rng(11)
+    start = time.perf_counter()
+    for _ in range(30):
+        sampler.sample((256, 256), rng)
+    assert (time.perf_counter() - start) / 30 < 0.040
