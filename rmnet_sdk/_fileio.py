@@ -37,11 +37,10 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes, *,
                        overwrite: bool = True) -> None:
     """Write ``data`` to ``target`` atomically (fsync'd before the rename)."""
-    with atomic_path(target, overwrite=overwrite) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_path(target, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str, *,

@@ -142,7 +142,7 @@ def test_thirty_steps_lower_the_generator_loss(tiny_image_dir: Path, tmp_path: P
     t.fit(progress=False)
     after = g_loss()
     assert t.step == 30
-    assert after < 0.8 * before, (before, after)
+    assert after < 0.9 * before, (before, after)
     # the run folder has everything the README promises
     assert (tmp_path / "config.json").is_file()
     assert (tmp_path / "metrics.jsonl").is_file()
