@@ -33,6 +33,7 @@ class TrainConfig:
     image_size: int = 256               # training resolution (multiple of 16)
     crop: str = "random-resized"        # "random-resized" | "random" | "resize"
     min_crop_fraction: float = 0.5      # random-resized: crop side >= this * short side
+    max_crop_fraction: float = 1.0      # random-resized: crop side <= this * short side
     mask_dir: str | None = None         # masks from files; else procedural
     mask_polarity: str = "white-hole"   # "white-hole" (ours) | "black-hole" (QD-IMD, NVIDIA)
     mask_kinds: tuple[str, ...] = ("strokes", "irregular", "boxes")
@@ -81,6 +82,9 @@ class TrainConfig:
             problems.append(f"mask_polarity must be white-hole|black-hole, got {self.mask_polarity!r}")
         if self.critic_constraint not in ("clip", "gp"):
             problems.append(f"critic_constraint must be clip|gp, got {self.critic_constraint!r}")
+        if not 0.0 < self.min_crop_fraction <= self.max_crop_fraction <= 1.0:
+            problems.append("need 0 < min_crop_fraction <= max_crop_fraction <= 1, got "
+                            f"{self.min_crop_fraction}, {self.max_crop_fraction}")
         lo, hi = self.hole_ratio
         if not 0.0 < lo < hi <= 1.0:
             problems.append(f"hole_ratio must satisfy 0 < lo < hi <= 1, got {self.hole_ratio}")

@@ -86,8 +86,10 @@ class InpaintingData:
         if mode == "resize":
             out = resize_image(img, (s, s))
         else:
-            side = s if mode == "random" else int(
-                rng.integers(max(s, int(self.config.min_crop_fraction * min(h, w))), min(h, w) + 1))
+            short = min(h, w)
+            lo = max(s, int(self.config.min_crop_fraction * short))
+            hi = max(lo, min(short, int(self.config.max_crop_fraction * short)))
+            side = s if mode == "random" else int(rng.integers(lo, hi + 1))
             y = int(rng.integers(0, h - side + 1))
             x = int(rng.integers(0, w - side + 1))
             out = resize_image(img[y:y + side, x:x + side], (s, s))
