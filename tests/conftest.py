@@ -44,3 +44,42 @@ def photos_dir() -> Path:
     if not PHOTOS.is_dir():
         pytest.skip(f"photo corpus not found at {PHOTOS}")
     return PHOTOS
+
+
+def make_toy_onnx(path: Path, *, resolution: int = 64, seed: int = 0) -> Path:
+    """A tiny model with the R-MNet ONNX contract (image, mask -> prediction; dynamic N/H/W):
+    ``tanh(conv3x3(image * (1 - mask)))``. Fast, deterministic, and needs no TensorFlow."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from rmnet_sdk.metadata import ModelMetadata
+
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0, 0.3, (3, 3, 3, 3)).astype(np.float32)
+    b = rng.normal(0, 0.1, (3,)).astype(np.float32)
+    nodes = [
+        helper.make_node("Sub", ["one", "mask"], ["valid"]),
+        helper.make_node("Mul", ["image", "valid"], ["masked"]),
+        helper.make_node("Conv", ["masked", "W", "B"], ["conv"], pads=[1, 1, 1, 1]),
+        helper.make_node("Tanh", ["conv"], ["prediction"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "toy_rmnet",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B"),
+         numpy_helper.from_array(np.array(1.0, np.float32), "one")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for k, v in ModelMetadata(name="toy", resolution=resolution).to_strings().items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_toy_onnx(tmp_path_factory.mktemp("toy") / "toy.onnx")
