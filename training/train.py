@@ -39,8 +39,8 @@ def opencv_baseline(batch: Batch, method: str = "ns") -> np.ndarray:
 
 
 def mean_metrics(gt: np.ndarray, out: np.ndarray, holes: np.ndarray) -> dict[str, float]:
-    rows = [metrics.evaluate_pair(g, o, h) for g, o, h in zip(gt, out, holes, strict=True)]
-    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+    scores = metrics.evaluate_batch(gt, out, holes)
+    return {k: float(v) for k, v in scores.items() if k != "count"}
 
 
 class Trainer:
