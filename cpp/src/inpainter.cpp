@@ -1,0 +1,236 @@
+//! \file inpainter.cpp
+//! \brief rmnet::Inpainter: input validation, strategy (model shape per image), backend dispatch.
+#include "rmnet/inpainter.hpp"
+
+#include "backend.hpp"
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace rmnet {
+namespace {
+
+using detail::Job;
+
+std::string dims(int32_t h, int32_t w)
+{
+    return std::to_string(h) + "x" + std::to_string(w);
+}
+
+void checkImage(ImageView& v, char const* what)
+{
+    std::string const name(what);
+    if (v.data == nullptr)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, name + ": null data pointer");
+    }
+    if (v.channels != 3)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, name + ": expected 3 channels, got " + std::to_string(v.channels));
+    }
+    if (v.height <= 0 || v.width <= 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, name + ": empty size " + dims(v.height, v.width));
+    }
+    if (v.format != PixelFormat::kRGB && v.format != PixelFormat::kBGR)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, name + ": unknown pixel format");
+    }
+    size_t const row = 3 * static_cast<size_t>(v.width);
+    v.pitch = v.pitch == 0 ? row : v.pitch;
+    if (v.pitch < row)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, name + ": row pitch " + std::to_string(v.pitch) + " < 3 * width");
+    }
+}
+
+Job makeJob(ImageView image, MaskView mask, ImageView out)
+{
+    checkImage(image, "image");
+    checkImage(out, "output");
+    if (mask.data == nullptr)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "mask: null data pointer");
+    }
+    if (mask.height != image.height || mask.width != image.width)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "mask is " + dims(mask.height, mask.width) + " but the image is " + dims(image.height, image.width));
+    }
+    if (out.height != image.height || out.width != image.width)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "output is " + dims(out.height, out.width) + " but the image is " + dims(image.height, image.width));
+    }
+    if (out.format != image.format)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "output and image must have the same pixel format");
+    }
+    mask.pitch = mask.pitch == 0 ? static_cast<size_t>(mask.width) : mask.pitch;
+    if (mask.pitch < static_cast<size_t>(mask.width))
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "mask: row pitch < width");
+    }
+    return Job{image, mask, out, 0, 0};
+}
+
+int32_t roundUp16(int32_t v)
+{
+    return (v + 15) / 16 * 16;
+}
+
+bool hasSuffix(std::string const& s, char const* suffix)
+{
+    std::string const t(suffix);
+    return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
+}
+
+Options resolveOptions(Options o)
+{
+    if (o.modelPath.empty())
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "options: modelPath is empty");
+    }
+    if (o.strategy != Strategy::kRESIZE && o.strategy != Strategy::kORIGINAL)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "options: unknown strategy");
+    }
+    if (o.precision != Precision::kAUTO && o.precision != Precision::kFP32 && o.precision != Precision::kFP16)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "options: unknown precision");
+    }
+    if (o.modelSize <= 0 || o.modelSize % 16 != 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "options: modelSize must be a positive multiple of 16, got " + std::to_string(o.modelSize));
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(o.modelPath, ec))
+    {
+        throw Error(Status::kMODEL_NOT_FOUND, "model file not found: " + o.modelPath);
+    }
+    if (o.backend == Backend::kAUTO)
+    {
+        bool const onnx = hasSuffix(o.modelPath, ".onnx") || hasSuffix(o.modelPath, ".ONNX");
+        o.backend = onnx ? Backend::kOPENCV : Backend::kTENSORRT;
+    }
+    if (o.backend != Backend::kOPENCV && o.backend != Backend::kTENSORRT)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "options: unknown backend");
+    }
+    return o;
+}
+
+} // namespace
+
+struct Inpainter::Impl
+{
+    Options options;
+    std::unique_ptr<detail::Backend> backend;
+    StageTimes times;
+
+    //! Model shape of one job (and its region) under the configured strategy.
+    void shape(Job& job, int32_t& modelH, int32_t& modelW) const
+    {
+        if (options.strategy == Strategy::kRESIZE)
+        {
+            modelH = modelW = job.regionH = job.regionW = options.modelSize;
+            return;
+        }
+        job.regionH = job.image.height;
+        job.regionW = job.image.width;
+        modelH = roundUp16(job.image.height);
+        modelW = roundUp16(job.image.width);
+    }
+};
+
+Inpainter::Inpainter(Options const& options)
+    : mImpl(std::make_unique<Impl>())
+{
+    mImpl->options = resolveOptions(options);
+    mImpl->backend = mImpl->options.backend == Backend::kOPENCV ? detail::createOpenCvBackend(mImpl->options)
+                                                                  : detail::createTensorRtBackend(mImpl->options);
+}
+
+Inpainter::~Inpainter() = default;
+Inpainter::Inpainter(Inpainter&&) noexcept = default;
+Inpainter& Inpainter::operator=(Inpainter&&) noexcept = default;
+
+void Inpainter::run(ImageView const& image, MaskView const& mask, ImageView const& out)
+{
+    run(std::vector<ImageView>{image}, std::vector<MaskView>{mask}, std::vector<ImageView>{out});
+}
+
+void Inpainter::run(
+    std::vector<ImageView> const& images, std::vector<MaskView> const& masks, std::vector<ImageView> const& outs)
+{
+    if (!mImpl)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "Inpainter was moved from");
+    }
+    if (images.size() != masks.size() || images.size() != outs.size())
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "batch: images, masks and outputs differ in count");
+    }
+    // Validate everything before running anything, so a bad item leaves all outputs untouched.
+    std::vector<Job> jobs;
+    std::vector<std::pair<int32_t, int32_t>> shapes;
+    for (size_t i = 0; i < images.size(); ++i)
+    {
+        jobs.push_back(makeJob(images[i], masks[i], outs[i]));
+        int32_t h = 0, w = 0;
+        mImpl->shape(jobs.back(), h, w);
+        shapes.emplace_back(h, w);
+    }
+    StageTimes total;
+    // Consecutive items of one model shape form one backend batch.
+    for (size_t begin = 0; begin < jobs.size();)
+    {
+        size_t end = begin + 1;
+        while (end < jobs.size() && shapes[end] == shapes[begin])
+        {
+            ++end;
+        }
+        std::vector<Job> const group(jobs.begin() + static_cast<std::ptrdiff_t>(begin),
+            jobs.begin() + static_cast<std::ptrdiff_t>(end));
+        StageTimes t;
+        mImpl->backend->run(group, shapes[begin].first, shapes[begin].second, t);
+        total.preprocessMs += t.preprocessMs;
+        total.inferMs += t.inferMs;
+        total.compositeMs += t.compositeMs;
+        begin = end;
+    }
+    mImpl->times = total;
+}
+
+StageTimes Inpainter::lastTimes() const
+{
+    return mImpl ? mImpl->times : StageTimes{};
+}
+
+char const* Inpainter::backendName() const
+{
+    return mImpl ? mImpl->backend->name() : "";
+}
+
+Options const& Inpainter::options() const
+{
+    if (!mImpl)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "Inpainter was moved from");
+    }
+    return mImpl->options;
+}
+
+char const* version() noexcept
+{
+    return RMNET_VERSION_STRING;
+}
+
+char const* buildInfo() noexcept
+{
+    return RMNET_BUILD_INFO;
+}
+
+} // namespace rmnet

@@ -1,0 +1,128 @@
+//! \file opencv_backend.cpp
+//! \brief CPU backend: CPU twins of the kernels around an fp32 ONNX run by OpenCV DNN.
+//!
+//! This is what makes the whole C++ pipeline testable without a GPU. OpenCV cannot read fp16 ONNX
+//! (every version tried fails on FLOAT16 tensors), so fp32 is the only precision accepted here.
+#include "backend.hpp"
+
+#include "cpu_twins.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace rmnet {
+namespace detail {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+class OpenCvBackend final : public Backend
+{
+public:
+    explicit OpenCvBackend(Options const& options)
+    {
+        if (options.precision == Precision::kFP16)
+        {
+            throw Error(Status::kINVALID_ARGUMENT, "the OpenCV DNN backend runs fp32 ONNX only (fp16 requested)");
+        }
+        try
+        {
+            mNet = cv::dnn::readNetFromONNX(options.modelPath);
+        }
+        catch (cv::Exception const& e)
+        {
+            throw Error(Status::kMODEL_INVALID, "OpenCV DNN cannot read " + options.modelPath + ": " + e.what());
+        }
+        if (mNet.empty())
+        {
+            throw Error(Status::kMODEL_INVALID, "OpenCV DNN read an empty network from " + options.modelPath);
+        }
+        mNet.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+        mNet.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+        if (options.numThreads > 0)
+        {
+            cv::setNumThreads(options.numThreads); // process-wide in OpenCV
+        }
+    }
+
+    void run(std::vector<Job> const& jobs, int32_t modelH, int32_t modelW, StageTimes& times) override
+    {
+        int const n = static_cast<int>(jobs.size());
+        int const imageShape[] = {n, 3, modelH, modelW};
+        int const maskShape[] = {n, 1, modelH, modelW};
+        cv::Mat image(4, imageShape, CV_32F);
+        cv::Mat mask(4, maskShape, CV_32F);
+        size_t const plane = static_cast<size_t>(modelH) * modelW;
+
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i)
+        {
+            float* img = image.ptr<float>() + 3 * plane * i;
+            float* msk = mask.ptr<float>() + plane * i;
+            kernels::preprocessCpu(preprocessParams(jobs[i], modelH, modelW, kernels::DType::kFLOAT, img, msk));
+        }
+        times.preprocessMs = msSince(t0);
+
+        t0 = std::chrono::steady_clock::now();
+        cv::Mat pred = infer(image, mask);
+        times.inferMs = msSince(t0);
+        if (pred.dims != 4 || pred.size[0] != n || pred.size[1] != 3 || pred.size[2] != modelH
+            || pred.size[3] != modelW || pred.type() != CV_32F)
+        {
+            throw Error(Status::kMODEL_INVALID,
+                "the model's output is not [N,3,H,W] fp32 for input " + std::to_string(n) + "x3x"
+                    + std::to_string(modelH) + "x" + std::to_string(modelW));
+        }
+        pred = pred.isContinuous() ? pred : pred.clone();
+
+        t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i)
+        {
+            float const* p = pred.ptr<float>() + 3 * plane * i;
+            kernels::compositeCpu(compositeParams(jobs[i], modelH, modelW, kernels::DType::kFLOAT, p));
+        }
+        times.compositeMs = msSince(t0);
+    }
+
+    char const* name() const override
+    {
+        return "opencv";
+    }
+
+private:
+    cv::Mat infer(cv::Mat const& image, cv::Mat const& mask)
+    {
+        try
+        {
+            mNet.setInput(image, "image");
+            mNet.setInput(mask, "mask");
+            return mNet.forward("prediction").clone(); // clone: forward() returns a net-owned buffer
+        }
+        catch (cv::Exception const& e)
+        {
+            throw Error(Status::kINFERENCE_FAILED,
+                std::string("OpenCV DNN forward failed (the model needs inputs 'image', 'mask' and output "
+                            "'prediction'): ")
+                    + e.what());
+        }
+    }
+
+    cv::dnn::Net mNet;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> createOpenCvBackend(Options const& options)
+{
+    return std::make_unique<OpenCvBackend>(options);
+}
+
+} // namespace detail
+} // namespace rmnet
