@@ -24,6 +24,9 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
                                dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs get normal modes
     try:
         yield tmp_path
         if not overwrite and target.exists():
