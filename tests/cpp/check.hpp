@@ -60,8 +60,8 @@ inline int runAll()
         }                                                                                                              \
     } while (0)
 
-//! Checks that \p stmt throws rmnet::Error with code \p code.
-#define CHECK_THROWS_CODE(stmt, code)                                                                                  \
+//! Checks that \p stmt throws rmnet::Error with code \p expected.
+#define CHECK_THROWS_CODE(stmt, expected)                                                                              \
     do                                                                                                                 \
     {                                                                                                                  \
         bool thrown_ = false;                                                                                          \
@@ -72,16 +72,16 @@ inline int runAll()
         catch (rmnet::Error const& e_)                                                                                 \
         {                                                                                                              \
             thrown_ = true;                                                                                            \
-            if (e_.code() != (code))                                                                                   \
+            if (e_.code() != (expected))                                                                               \
             {                                                                                                          \
-                std::printf("  %s:%d: %s threw code %d (%s)\n", __FILE__, __LINE__, #stmt,                            \
+                std::printf("  %s:%d: %s threw code %d (%s)\n", __FILE__, __LINE__, #stmt,                             \
                     static_cast<int>(e_.code()), e_.what());                                                           \
                 ++rmnet_test::Registry::get().failures;                                                                \
             }                                                                                                          \
         }                                                                                                              \
         if (!thrown_)                                                                                                  \
         {                                                                                                              \
-            std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #stmt);                                    \
+            std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #stmt);                                     \
             ++rmnet_test::Registry::get().failures;                                                                    \
         }                                                                                                              \
     } while (0)
