@@ -65,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", help="single mode: also write a before | after image here")
     _add_model_options(p)
 
+    e = sub.add_parser("eval", help="quality per hole-ratio bucket vs OpenCV Telea / NS",
+                       description="PSNR/SSIM/MAE (whole image and holes only) of the model and "
+                                   "of OpenCV Telea and Navier-Stokes, per hole-ratio bucket.")
+    e.add_argument("--images", required=True, help="folder of evaluation images")
+    e.add_argument("--files", help="JSON list (or file with one name per line) restricting --images")
+    e.add_argument("--masks", help="folder of masks (default: generated per image and bucket)")
+    e.add_argument("--mask-polarity", default="white-hole", choices=["white-hole", "black-hole"])
+    e.add_argument("--buckets", default="0.01-0.1,0.1-0.2,0.2-0.3,0.3-0.4,0.4-0.5,0.5-0.6",
+                   help="hole-ratio buckets for generated masks, e.g. 0.1-0.2,0.2-0.3")
+    e.add_argument("--size", type=int, default=256, help="evaluation resolution (square)")
+    e.add_argument("--limit", type=int, help="use at most this many images")
+    e.add_argument("--seed", type=int, default=0, help="mask seed")
+    e.add_argument("--no-baselines", action="store_true", help="skip OpenCV Telea / NS")
+    e.add_argument("-o", "--output", required=True, help="folder for eval.json, eval.md, grid.png")
+    _add_model_options(e)
+
     q = sub.add_parser("info", help="backends, GPU, library versions, model metadata")
     _add_model_options(q)
     q.add_argument("--json", action="store_true", help="machine-readable output")
@@ -194,6 +210,35 @@ def machine_info(args: argparse.Namespace | None = None) -> dict[str, object]:
     return info
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, load_eval_images, opencv_method, save_result
+    from .imaging import list_images as _list
+    from .inpainter import Inpainter
+
+    files = None
+    if args.files:
+        text = Path(args.files).read_text()
+        files = json.loads(text) if text.lstrip().startswith("[") else text.split()
+    buckets = []
+    for part in args.buckets.split(","):
+        lo, _, hi = part.partition("-")
+        buckets.append((float(lo), float(hi)))
+    images = load_eval_images(args.images, files=files, limit=args.limit)
+    inp = Inpainter(args.model, backend=args.backend, device=args.device, strategy="resize",
+                    threads=args.threads)
+    methods = {"rmnet": inp.run}
+    if not args.no_baselines:
+        methods.update({"telea": opencv_method("telea"), "ns": opencv_method("ns")})
+    out = Path(args.output)
+    result = evaluate(methods, images, size=args.size, buckets=buckets, seed=args.seed,
+                      mask_files=_list(args.masks) if args.masks else None,
+                      mask_polarity=args.mask_polarity, grid_path=out / "grid.png")
+    save_result(result, out)
+    print(result.markdown())
+    print(f"wrote {out}/eval.json, eval.md, grid.png")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     info = machine_info(args)
     if args.json:
@@ -216,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "inpaint":
             return _cmd_inpaint(args)
+        if args.command == "eval":
+            return _cmd_eval(args)
         return _cmd_info(args)
     except (RMNetError, FileNotFoundError) as e:
         print(f"rmnet: error: {e}", file=sys.stderr)

@@ -132,3 +132,16 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = True) -> li
         p for p in folder.glob(pattern)
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
+
+
+def tile_grid(rows: list[list[np.ndarray]], gutter: int = 2) -> np.ndarray:
+    """Tile ``rows`` of equally sized uint8 ``HxWx3`` images into one image (white gutters)."""
+    h, w = rows[0][0].shape[:2]
+    cols = max(len(r) for r in rows)
+    grid = np.full((len(rows) * (h + gutter) - gutter, cols * (w + gutter) - gutter, 3), 255,
+                   np.uint8)
+    for i, r in enumerate(rows):
+        for j, im in enumerate(r):
+            y, x = i * (h + gutter), j * (w + gutter)
+            grid[y:y + h, x:x + w] = im
+    return grid

@@ -196,17 +196,4 @@ def build_datasets(config: TrainConfig) -> tuple[InpaintingData, Batch, dict[str
     return train, val_batch, report
 
 
-def image_to_uint8_grid(rows: list[list[np.ndarray]]) -> np.ndarray:
-    """Tile ``rows`` of equally sized uint8 HxWx3 images into one image (2 px white gutters)."""
-    h, w = rows[0][0].shape[:2]
-    g = 2
-    cols = max(len(r) for r in rows)
-    grid = np.full((len(rows) * (h + g) - g, cols * (w + g) - g, 3), 255, np.uint8)
-    for i, r in enumerate(rows):
-        for j, im in enumerate(r):
-            grid[i * (h + g):i * (h + g) + h, j * (w + g):j * (w + g) + w] = im
-    return grid
-
-
-__all__ = ["Batch", "InpaintingData", "build_datasets", "split_files", "load_images",
-           "image_to_uint8_grid"]
+__all__ = ["Batch", "InpaintingData", "build_datasets", "split_files", "load_images"]

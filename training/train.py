@@ -17,25 +17,24 @@ from typing import Any
 import numpy as np
 
 from rmnet_sdk import metrics
+from rmnet_sdk.evaluation import opencv_method
 from rmnet_sdk.imaging import composite as composite_uint8
-from rmnet_sdk.imaging import from_model_range, write_image
+from rmnet_sdk.imaging import from_model_range, tile_grid, write_image
 from rmnet_sdk.metadata import ModelMetadata
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_generator
 from .config import TrainConfig, save_config
-from .data import Batch, build_datasets, image_to_uint8_grid
+from .data import Batch, build_datasets
 
 log = logging.getLogger("rmnet_sdk.training")
 
 
 def opencv_baseline(batch: Batch, method: str = "ns") -> np.ndarray:
     """OpenCV's classical inpainting of a batch (uint8 RGB), the baseline to beat."""
-    import cv2
-
-    flag = cv2.INPAINT_NS if method == "ns" else cv2.INPAINT_TELEA
+    fill = opencv_method(method)
     gt = from_model_range(batch.images)
     holes = batch.holes[..., 0] > 0.5
-    return np.stack([cv2.inpaint(g, h.astype(np.uint8) * 255, 3, flag) for g, h in zip(gt, holes, strict=True)])
+    return np.stack([fill(g, h) for g, h in zip(gt, holes, strict=True)])
 
 
 def mean_metrics(gt: np.ndarray, out: np.ndarray, holes: np.ndarray) -> dict[str, float]:
@@ -146,7 +145,7 @@ class Trainer:
         holes = self.val_batch.holes[..., 0] > 0.5
         out = self.predict(self.val_batch)
         masked = np.where(holes[..., None], np.uint8(255), gt)
-        grid = image_to_uint8_grid([[m, o, g] for m, o, g in zip(masked, out, gt, strict=True)])
+        grid = tile_grid([[m, o, g] for m, o, g in zip(masked, out, gt, strict=True)])
         path = Path(path) if path else self.run_dir / "samples" / f"step-{self.step:08d}.png"
         return write_image(path, grid, overwrite=True)
 
