@@ -1,0 +1,119 @@
+"""Small helpers shared by the export modules (no TensorFlow, no TensorRT)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import InvalidInputError
+
+log = logging.getLogger("rmnet_sdk.export")
+
+#: H and W of every model tensor must be multiples of this (the generator pools 2x four times).
+SIZE_MULTIPLE = 16
+
+T = TypeVar("T")
+
+
+def check_spatial_size(h: int, w: int) -> tuple[int, int]:
+    """Check that ``h x w`` is a size the network accepts; return it as ints.
+
+    The generator halves the resolution four times and doubles it back four times, so H and W
+    must be positive multiples of 16; anything else fails deep inside the graph (ONNX Runtime:
+    a shape mismatch at the final ``Mul``). The runtime reuses this check before padding.
+    """
+    try:
+        hi, wi = int(h), int(w)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"height and width must be integers, got {h!r} x {w!r}") from e
+    if hi != h or wi != w or hi <= 0 or wi <= 0 or hi % SIZE_MULTIPLE or wi % SIZE_MULTIPLE:
+        up = lambda v: max(SIZE_MULTIPLE, -(-int(v) // SIZE_MULTIPLE) * SIZE_MULTIPLE)  # noqa: E731
+        hint = ""
+        if isinstance(h, (int, float)) and isinstance(w, (int, float)) and h > 0 and w > 0:
+            hint = f" (pad or resize to e.g. {up(h)}x{up(w)})"
+        raise InvalidInputError(
+            f"model tensors need height and width that are positive multiples of {SIZE_MULTIPLE}"
+            f" (the generator pools four times); got {h}x{w}{hint}")
+    return hi, wi
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` name the same file (or would, once created)."""
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    except OSError:
+        pass
+    return pa.resolve() == pb.resolve()
+
+
+def repo_root() -> Path:
+    """The checkout holding this package (``rmnet_sdk/..``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def default_photos_dir() -> Path | None:
+    """The photo corpus used by the fp16 gate, or None when there is none.
+
+    ``$RMNET_PHOTOS_DIR`` when set, else ``../shared/data/photos`` relative to the repository root
+    (where CI and the dev machines keep it).
+    """
+    env = os.environ.get("RMNET_PHOTOS_DIR")
+    if env:
+        return Path(env)
+    candidate = repo_root().parent / "shared" / "data" / "photos"
+    return candidate if candidate.is_dir() else None
+
+
+def progress_iter(items: Iterable[T], *, desc: str, total: int | None = None,
+                  enable: bool = False) -> Iterator[T]:
+    """``items``, with a tqdm bar on stderr when ``enable`` (the CLI), plain otherwise."""
+    if not enable:
+        yield from items
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(items, desc=desc, total=total, unit="img", leave=False, dynamic_ncols=True) as bar:
+        yield from bar
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` atomically with the usual file mode (``0666 & ~umask``).
+
+    :func:`rmnet_sdk._fileio.atomic_path` creates its temporary file with ``mkstemp`` (mode 0600),
+    which would leave exported models unreadable to other users; this sets the mode before the
+    rename.
+    """
+    from .._fileio import atomic_path
+
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())
+    return path
