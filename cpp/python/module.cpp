@@ -2,7 +2,8 @@
 //! \brief rmnet_sdk._native: module definition, error mapping, device query.
 //!
 //! rmnet::Error codes become the rmnet_sdk.errors classes (InvalidInputError, ModelNotFoundError,
-//! ModelError, EngineMismatchError, BackendUnavailableError; RuntimeError for the rest).
+//! ModelError, EngineMismatchError, BackendUnavailableError) or NativeRuntimeError (an RMNetError
+//! and a RuntimeError) for failures while running.
 #include "rmnet/inpainter.hpp"
 
 #include <pybind11/pybind11.h>
@@ -18,38 +19,52 @@ void bindKernels(py::module_& m);
 
 namespace {
 
+//! rmnet_sdk.errors.<name>, or \p fallback when used outside the rmnet_sdk package.
+py::object sdkError(char const* name, PyObject* fallback)
+{
+    try
+    {
+        return py::module_::import("rmnet_sdk.errors").attr(name);
+    }
+    catch (py::error_already_set&)
+    {
+        return py::reinterpret_borrow<py::object>(fallback);
+    }
+}
+
 py::object errorClass(rmnet::Status code)
 {
-    char const* name = nullptr;
     switch (code)
     {
-    case rmnet::Status::kINVALID_ARGUMENT: name = "InvalidInputError"; break;
-    case rmnet::Status::kMODEL_NOT_FOUND: name = "ModelNotFoundError"; break;
-    case rmnet::Status::kMODEL_INVALID: name = "ModelError"; break;
-    case rmnet::Status::kENGINE_MISMATCH: name = "EngineMismatchError"; break;
-    case rmnet::Status::kBACKEND_UNAVAILABLE: name = "BackendUnavailableError"; break;
+    case rmnet::Status::kINVALID_ARGUMENT: return sdkError("InvalidInputError", PyExc_ValueError);
+    case rmnet::Status::kMODEL_NOT_FOUND: return sdkError("ModelNotFoundError", PyExc_FileNotFoundError);
+    case rmnet::Status::kMODEL_INVALID: return sdkError("ModelError", PyExc_RuntimeError);
+    case rmnet::Status::kENGINE_MISMATCH: return sdkError("EngineMismatchError", PyExc_RuntimeError);
+    case rmnet::Status::kBACKEND_UNAVAILABLE: return sdkError("BackendUnavailableError", PyExc_RuntimeError);
     case rmnet::Status::kOK:
     case rmnet::Status::kINFERENCE_FAILED:
     case rmnet::Status::kCUDA_ERROR:
     case rmnet::Status::kINTERNAL: break;
     }
-    if (name != nullptr)
+    return py::module_::import("rmnet_sdk._native").attr("NativeRuntimeError");
+}
+
+//! NativeRuntimeError(RMNetError, RuntimeError): failures while running (inference, CUDA, bugs),
+//! still catchable with `except RMNetError`.
+py::object makeRuntimeError()
+{
+    py::object const base = sdkError("RMNetError", PyExc_Exception);
+    py::object const runtime = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
+    py::tuple bases = py::make_tuple(base, runtime);
+    if (base.ptr() == PyExc_Exception)
     {
-        try
-        {
-            return py::module_::import("rmnet_sdk.errors").attr(name);
-        }
-        catch (py::error_already_set&)
-        {
-            // Used outside the rmnet_sdk package: fall back to the matching built-in below.
-        }
+        bases = py::make_tuple(runtime);
     }
-    switch (code)
-    {
-    case rmnet::Status::kINVALID_ARGUMENT: return py::reinterpret_borrow<py::object>(PyExc_ValueError);
-    case rmnet::Status::kMODEL_NOT_FOUND: return py::reinterpret_borrow<py::object>(PyExc_FileNotFoundError);
-    default: return py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
-    }
+    py::dict ns;
+    ns["__module__"] = "rmnet_sdk._native";
+    ns["__doc__"] = "The native runtime failed while running (inference, CUDA or an internal error).";
+    return py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(&PyType_Type))(
+        "NativeRuntimeError", bases, ns);
 }
 
 } // namespace
@@ -72,6 +87,7 @@ PYBIND11_MODULE(_native, m)
             PyErr_SetString(cls.ptr(), e.what());
         }
     });
+    m.attr("NativeRuntimeError") = makeRuntimeError();
     m.attr("__version__") = rmnet::version();
     m.attr("BUILD_INFO") = rmnet::buildInfo();
     m.attr("WITH_CUDA") = py::bool_(RMNET_WITH_CUDA != 0);

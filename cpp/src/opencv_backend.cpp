@@ -103,14 +103,20 @@ private:
         {
             mNet.setInput(image, "image");
             mNet.setInput(mask, "mask");
+        }
+        catch (cv::Exception const& e)
+        {
+            throw Error(Status::kMODEL_INVALID,
+                std::string("the model needs fp32 inputs named 'image' [N,3,H,W] and 'mask' [N,1,H,W]: ") + e.what());
+        }
+        try
+        {
             return mNet.forward("prediction").clone(); // clone: forward() returns a net-owned buffer
         }
         catch (cv::Exception const& e)
         {
             throw Error(Status::kINFERENCE_FAILED,
-                std::string("OpenCV DNN forward failed (the model needs inputs 'image', 'mask' and output "
-                            "'prediction'): ")
-                    + e.what());
+                std::string("OpenCV DNN forward failed (the model's output must be named 'prediction'): ") + e.what());
         }
     }
 
