@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="make the fp16 model's inputs/outputs fp16 too (default: fp32 IO)")
     fx.add_argument("--photos", type=Path, metavar="DIR",
                     help="photos for the fp16 gate (default: $RMNET_PHOTOS_DIR, else "
-                         "../shared/data/photos beside the checkout, else synthetic images)")
+                         "../shared/data/photos beside the checkout, else synthetic images; "
+                         "'synthetic' forces those)")
     fx.add_argument("--num-photos", type=int, default=DEFAULT_N_PHOTOS, metavar="N",
                     help=f"how many photos the fp16 gate uses (default {DEFAULT_N_PHOTOS})")
     fx.add_argument("--gate-size", type=int, metavar="PX",

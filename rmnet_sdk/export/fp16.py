@@ -56,6 +56,8 @@ DEFAULT_ACTIVATION_LIMIT = 60000.0
 DEFAULT_MIN_PSNR = 45.0
 DEFAULT_N_PHOTOS = 20
 _MASK_KINDS = ("strokes", "irregular", "boxes")
+#: ``photos_dir`` value that selects synthetic gate images.
+SYNTHETIC = "synthetic"
 
 
 @dataclasses.dataclass
@@ -338,7 +340,8 @@ def convert_fp16(source: str | os.PathLike[str] | onnx.ModelProto,
 
     ``keep_io_types=True`` keeps fp32 IO (casts inside the graph), ``False`` makes the IO fp16
     too. ``photos_dir`` defaults to :func:`default_photos_dir` (``$RMNET_PHOTOS_DIR`` or
-    ``../shared/data/photos`` beside the checkout), else synthetic images. ``resolution``
+    ``../shared/data/photos`` beside the checkout), else synthetic images; ``"synthetic"`` asks
+    for the synthetic images explicitly (a quick check, not a meaningful gate). ``resolution``
     defaults to the model's metadata. With ``output=None`` nothing is written.
     """
     t0 = time.perf_counter()
@@ -352,6 +355,8 @@ def convert_fp16(source: str | os.PathLike[str] | onnx.ModelProto,
     check_io_contract(fp32, str(source) if not isinstance(source, onnx.ModelProto) else "model")
     if photos_dir is None:
         photos_dir = default_photos_dir()
+    elif str(photos_dir) == SYNTHETIC:
+        photos_dir = None
     log.info("converting to fp16 (%s IO)", "fp32" if keep_io_types else "fp16")
     half = to_fp16(fp32, keep_io_types=keep_io_types)
     gate = fp16_gate(fp32, half, photos_dir=photos_dir, n_photos=n_photos, resolution=resolution,
