@@ -1,0 +1,223 @@
+//! \file trt_engine.cpp
+#include "trt_engine.hpp"
+
+#include "rmnet/inpainter.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+namespace rmnet {
+namespace detail {
+namespace {
+
+constexpr char const* kIMAGE = "image";
+constexpr char const* kMASK = "mask";
+constexpr char const* kPREDICTION = "prediction";
+
+bool toDType(nvinfer1::DataType t, kernels::DType& out)
+{
+    switch (t)
+    {
+    case nvinfer1::DataType::kFLOAT: out = kernels::DType::kFLOAT; return true;
+    case nvinfer1::DataType::kHALF: out = kernels::DType::kHALF; return true;
+    default: return false;
+    }
+}
+
+std::string dimsString(nvinfer1::Dims const& d)
+{
+    std::string s = "[";
+    for (int32_t i = 0; i < d.nbDims; ++i)
+    {
+        s += (i ? "," : "") + std::to_string(d.d[i]);
+    }
+    return s + "]";
+}
+
+std::vector<char> readFile(std::string const& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+    {
+        throw Error(Status::kMODEL_NOT_FOUND, "cannot open engine " + path);
+    }
+    return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+void TrtLogger::log(Severity severity, char const* msg) noexcept
+{
+    if (severity > Severity::kWARNING)
+    {
+        return;
+    }
+    std::fprintf(stderr, "[TensorRT] %s: %s\n", severity == Severity::kWARNING ? "warning" : "error", msg);
+    if (severity != Severity::kWARNING)
+    {
+        std::lock_guard<std::mutex> lock(mMutex);
+        mLastError = msg;
+    }
+}
+
+std::string TrtLogger::lastError() const
+{
+    std::lock_guard<std::mutex> lock(mMutex);
+    return mLastError;
+}
+
+TrtEngine::TrtEngine(std::string const& path)
+{
+    std::vector<char> const blob = readFile(path);
+    mRuntime.reset(nvinfer1::createInferRuntime(mLogger));
+    if (!mRuntime)
+    {
+        throw Error(Status::kBACKEND_UNAVAILABLE, "TensorRT: createInferRuntime failed: " + mLogger.lastError());
+    }
+    mEngine.reset(mRuntime->deserializeCudaEngine(blob.data(), blob.size()));
+    if (!mEngine)
+    {
+        throw Error(Status::kMODEL_INVALID, "TensorRT cannot deserialize " + path + ": " + mLogger.lastError());
+    }
+    std::string io;
+    for (int32_t i = 0; i < mEngine->getNbIOTensors(); ++i)
+    {
+        char const* name = mEngine->getIOTensorName(i);
+        io += std::string(io.empty() ? "" : ", ") + name + dimsString(mEngine->getTensorShape(name));
+    }
+    auto const isIO = [&](char const* name, nvinfer1::TensorIOMode mode) {
+        return mEngine->getTensorIOMode(name) == mode && mEngine->getTensorShape(name).nbDims == 4;
+    };
+    kernels::DType maskType{};
+    bool const ok = isIO(kIMAGE, nvinfer1::TensorIOMode::kINPUT) && isIO(kMASK, nvinfer1::TensorIOMode::kINPUT)
+        && isIO(kPREDICTION, nvinfer1::TensorIOMode::kOUTPUT)
+        && toDType(mEngine->getTensorDataType(kIMAGE), mInputType)
+        && toDType(mEngine->getTensorDataType(kMASK), maskType) && maskType == mInputType
+        && toDType(mEngine->getTensorDataType(kPREDICTION), mOutputType);
+    if (!ok)
+    {
+        throw Error(Status::kMODEL_INVALID,
+            "engine " + path + " must have fp32/fp16 4-D inputs 'image', 'mask' (same type) and output "
+                "'prediction'; it has: " + io);
+    }
+    mContext.reset(mEngine->createExecutionContext());
+    if (!mContext)
+    {
+        throw Error(Status::kCUDA_ERROR, "TensorRT: createExecutionContext failed: " + mLogger.lastError());
+    }
+}
+
+bool TrtEngine::fits(int32_t profile, int32_t n, int32_t h, int32_t w) const
+{
+    for (char const* name : {kIMAGE, kMASK})
+    {
+        nvinfer1::Dims const lo = mEngine->getProfileShape(name, profile, nvinfer1::OptProfileSelector::kMIN);
+        nvinfer1::Dims const hi = mEngine->getProfileShape(name, profile, nvinfer1::OptProfileSelector::kMAX);
+        if (lo.nbDims != 4 || hi.nbDims != 4)
+        {
+            return false;
+        }
+        int64_t const want[4] = {n, lo.d[1], h, w};
+        for (int32_t i = 0; i < 4; ++i)
+        {
+            if (want[i] < lo.d[i] || want[i] > hi.d[i])
+            {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+int32_t TrtEngine::maxBatch(int32_t h, int32_t w) const
+{
+    int32_t best = 0;
+    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
+    {
+        nvinfer1::Dims const hi = mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX);
+        if (hi.nbDims == 4 && fits(p, 1, h, w) && hi.d[0] > best)
+        {
+            best = static_cast<int32_t>(hi.d[0]);
+        }
+    }
+    return best;
+}
+
+size_t TrtEngine::maxElementsPerChannel() const
+{
+    size_t best = 0;
+    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
+    {
+        nvinfer1::Dims const hi = mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX);
+        if (hi.nbDims == 4)
+        {
+            size_t const e = static_cast<size_t>(hi.d[0]) * static_cast<size_t>(hi.d[2]) * static_cast<size_t>(hi.d[3]);
+            best = e > best ? e : best;
+        }
+    }
+    return best;
+}
+
+std::string TrtEngine::describeProfiles() const
+{
+    std::string s;
+    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
+    {
+        s += (p ? "; " : "") + std::string("profile ") + std::to_string(p) + " image "
+            + dimsString(mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMIN)) + ".."
+            + dimsString(mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX));
+    }
+    return s;
+}
+
+void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream)
+{
+    int32_t profile = fits(mProfile, n, h, w) ? mProfile : -1;
+    for (int32_t p = 0; profile < 0 && p < mEngine->getNbOptimizationProfiles(); ++p)
+    {
+        profile = fits(p, n, h, w) ? p : -1;
+    }
+    if (profile < 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "input " + std::to_string(n) + "x3x" + std::to_string(h) + "x" + std::to_string(w)
+                + " fits none of the engine's optimisation profiles (" + describeProfiles()
+                + "); rebuild the engine or change the strategy/model size");
+    }
+    if (profile != mProfile)
+    {
+        if (!mContext->setOptimizationProfileAsync(profile, stream))
+        {
+            throw Error(Status::kINFERENCE_FAILED, "TensorRT: cannot select profile: " + mLogger.lastError());
+        }
+        mProfile = profile;
+    }
+    bool const ok = mContext->setInputShape(kIMAGE, nvinfer1::Dims4{n, 3, h, w})
+        && mContext->setInputShape(kMASK, nvinfer1::Dims4{n, 1, h, w});
+    nvinfer1::Dims const out = mContext->getTensorShape(kPREDICTION);
+    if (!ok || out.nbDims != 4 || out.d[0] != n || out.d[1] != 3 || out.d[2] != h || out.d[3] != w)
+    {
+        throw Error(Status::kMODEL_INVALID,
+            "TensorRT: prediction shape " + dimsString(out) + " for input " + std::to_string(n) + "x3x"
+                + std::to_string(h) + "x" + std::to_string(w) + ": " + mLogger.lastError());
+    }
+}
+
+void TrtEngine::setAddresses(void* image, void* mask, void* prediction)
+{
+    if (!mContext->setTensorAddress(kIMAGE, image) || !mContext->setTensorAddress(kMASK, mask)
+        || !mContext->setTensorAddress(kPREDICTION, prediction))
+    {
+        throw Error(Status::kINFERENCE_FAILED, "TensorRT: setTensorAddress failed: " + mLogger.lastError());
+    }
+}
+
+bool TrtEngine::enqueue(cudaStream_t stream)
+{
+    return mContext->enqueueV3(stream);
+}
+
+} // namespace detail
+} // namespace rmnet
