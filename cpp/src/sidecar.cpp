@@ -164,6 +164,15 @@ std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpecta
             }
         }
     }
+    // Optional: rmnet_sdk.export also builds TensorRT-RTX engines, a different product and ABI.
+    if (JsonValue const* v = doc.find("flavour"))
+    {
+        if (v->type != JsonValue::Type::kSTRING || lower(v->string) != "tensorrt")
+        {
+            problems.push_back("engine flavour " + (v->type == JsonValue::Type::kSTRING ? v->string : std::string("?"))
+                + " is not standard TensorRT");
+        }
+    }
     if (JsonValue const* v = doc.find("profiles"))
     {
         bool const empty = (v->type == JsonValue::Type::kARRAY && v->array.empty())

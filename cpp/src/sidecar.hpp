@@ -25,7 +25,8 @@ struct SidecarExpectation
 };
 
 //! Every mismatch between sidecar \p json and \p expect, one readable line each (empty = match).
-//! Required keys: onnx_sha256, trt_version, compute_capability, precision, profiles.
+//! Required keys: onnx_sha256, trt_version, compute_capability, precision, profiles; an optional
+//! "flavour" must be "tensorrt" (rmnet_sdk.export.tensorrt.make_sidecar writes one).
 std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpectation const& expect);
 
 //! The sidecar next to \p enginePath: `<engine>.json`, else the engine path with its suffix

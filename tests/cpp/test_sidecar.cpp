@@ -17,8 +17,8 @@ std::string const kSHA(64, 'a');
 
 std::string sidecar(std::string const& trt, std::string const& cc, std::string const& precision)
 {
-    return "{\"onnx_sha256\": \"" + kSHA + "\", \"trt_version\": \"" + trt + "\", \"compute_capability\": " + cc
-        + ", \"precision\": \"" + precision
+    return "{\"flavour\": \"tensorrt\", \"onnx_sha256\": \"" + kSHA + "\", \"trt_version\": \"" + trt
+        + "\", \"compute_capability\": " + cc + ", \"precision\": \"" + precision
         + "\", \"profiles\": [{\"image\": {\"min\": [1,3,256,256], \"opt\": [1,3,256,256], \"max\": [4,3,256,256]}}]}";
 }
 
@@ -90,6 +90,11 @@ TEST(sidecarMismatches)
     other.onnxSha256 = std::string(64, 'b');
     CHECK(sidecarProblems(sidecar("11.1.0", "\"8.7\"", "fp16"), other).size() == 1);
     CHECK(sidecarProblems("{}", expect()).size() == 5); // every required key missing
+    std::string rtx = sidecar("11.1.0", "\"8.7\"", "fp16");
+    rtx.replace(rtx.find("\"tensorrt\""), 10, "\"tensorrt-rtx\"");
+    CHECK(sidecarProblems(rtx, expect()).size() == 1);
+    // A multi-target TensorRT-RTX sidecar lists several capabilities: never a match here.
+    CHECK(sidecarProblems(sidecar("11.1.0", "[\"8.6\", \"8.9\"]", "fp16"), expect()).size() == 1);
     CHECK(sidecarProblems("not json", expect()).size() == 1);
     CHECK(sidecarProblems("[1, 2]", expect()).size() == 1);
 }
