@@ -923,6 +923,7 @@ def test_full_tensorrt_build_and_run_on_gpu(mini_fp32: Path, mini_fp16: Path,
     finally:
         for ptr in ptrs.values():
             cudart.cudaFree(ptr)
+    del context, engine, runtime  # the runtime must outlive its engine
     ref = ort_run(mini_fp32, image, mask)
     assert np.isfinite(out).all()
     assert np.abs(out - ref).max() < 1e-2

@@ -83,22 +83,29 @@ class EngineCache:
     def __init__(self, root: str | os.PathLike[str] | None = None, *,
                  env: TrtEnvironment | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
-        self._env = env
+        self._envs: dict[str, TrtEnvironment] = {}
+        if env is not None:
+            self._envs = {"auto": env, env.flavour: env}
 
     def __repr__(self) -> str:
         return f"EngineCache({str(self.root)!r})"
 
     def environment(self, request: EngineRequest) -> TrtEnvironment:
-        if self._env is None:
-            self._env = detect_environment(request.flavour)
-        return self._env
+        """The TensorRT environment for ``request.flavour`` (detected once, then reused)."""
+        if request.flavour not in self._envs:
+            self._envs[request.flavour] = detect_environment(request.flavour)
+        return self._envs[request.flavour]
+
+    @staticmethod
+    def _onnx_sha(onnx_path: str | os.PathLike[str]) -> str:
+        path = Path(onnx_path)
+        if not path.is_file():
+            raise ModelNotFoundError(f"ONNX model not found: {path}")
+        return sha256_file(path)
 
     def key(self, onnx_path: str | os.PathLike[str], request: EngineRequest | None = None) -> str:
         request = request or EngineRequest()
-        onnx_path = Path(onnx_path)
-        if not onnx_path.is_file():
-            raise ModelNotFoundError(f"ONNX model not found: {onnx_path}")
-        return cache_key(sha256_file(onnx_path), request, self.environment(request))
+        return cache_key(self._onnx_sha(onnx_path), request, self.environment(request))
 
     def engine_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.engine"
@@ -113,7 +120,7 @@ class EngineCache:
         """The cached engine for this request if there is a valid one (no build, no lock)."""
         request = request or EngineRequest()
         env = self.environment(request)
-        onnx_sha = sha256_file(onnx_path)
+        onnx_sha = self._onnx_sha(onnx_path)
         path = self.engine_path(cache_key(onnx_sha, request, env))
         if not path.exists():
             return None
@@ -128,10 +135,8 @@ class EngineCache:
         """The engine for ``onnx_path`` + ``request``, built (once, under a lock) when needed."""
         request = request or EngineRequest()
         onnx_path = Path(onnx_path)
-        if not onnx_path.is_file():
-            raise ModelNotFoundError(f"ONNX model not found: {onnx_path}")
         env = self.environment(request)
-        onnx_sha = sha256_file(onnx_path)
+        onnx_sha = self._onnx_sha(onnx_path)
         key = cache_key(onnx_sha, request, env)
         expected = expected_sidecar_fields(onnx_sha, request, env)
         path = self.engine_path(key)

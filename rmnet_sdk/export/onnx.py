@@ -515,6 +515,7 @@ def export_onnx(model: Any, output: str | os.PathLike[str], *,
         raise InvalidInputError("the parity gate needs at least one size")
     for _, h, w in parity_sizes:
         check_spatial_size(h, w)
+    log.info("loading the Keras model (TensorFlow import: a few seconds)")
     keras_model, meta, _ = _load_keras(model)
     if metadata is not None:
         # explicit metadata wins; the file's checksum fills an empty source_sha256
