@@ -101,6 +101,19 @@ def test_matches_onnxruntime(tiny_onnx, ort_session, strategy, size):
     assert set(times) == {"preprocess_ms", "infer_ms", "composite_ms"} and times["infer_ms"] > 0
 
 
+def test_raw_infer_matches_onnxruntime(tiny_onnx, ort_session):
+    """Inpainter.infer: the network alone on model tensors (what a Python backend needs)."""
+    rng = np.random.default_rng(6)
+    image = rng.uniform(-1, 1, (2, 3, 48, 64)).astype(np.float32)
+    mask = (rng.random((2, 1, 48, 64)) < 0.2).astype(np.float32)
+    pred = _native.Inpainter(str(tiny_onnx)).infer(image, mask)
+    ref = ort_session.run(["prediction"], {"image": image, "mask": mask})[0]
+    assert pred.shape == ref.shape and pred.dtype == np.float32
+    assert np.abs(pred - ref).max() < 1e-5
+    with pytest.raises(InvalidInputError, match="infer"):
+        _native.Inpainter(str(tiny_onnx)).infer(image, mask[:, :, :10])
+
+
 def test_model_size_option(tiny_onnx, ort_session):
     rng = np.random.default_rng(1)
     image, hole = photo(rng, 150, 200), hole_mask(150, 200)

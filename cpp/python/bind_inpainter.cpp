@@ -89,6 +89,29 @@ std::vector<py::array> runBatch(Inpainter& self, py::sequence images, py::sequen
     return results;
 }
 
+//! Raw model tensors: image [N,3,H,W], mask [N,1,H,W] (float32) -> prediction [N,3,H,W].
+py::array_t<float> infer(Inpainter& self, py::handle image, py::handle mask)
+{
+    using Tensor = py::array_t<float, py::array::c_style | py::array::forcecast>;
+    Tensor const img = Tensor::ensure(image);
+    Tensor const msk = Tensor::ensure(mask);
+    if (!img || !msk || img.ndim() != 4 || img.shape(1) != 3 || msk.ndim() != 4 || msk.shape(1) != 1
+        || msk.shape(0) != img.shape(0) || msk.shape(2) != img.shape(2) || msk.shape(3) != img.shape(3))
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "infer: expected image [N,3,H,W] and mask [N,1,H,W]");
+    }
+    auto const n = static_cast<int32_t>(img.shape(0));
+    auto const h = static_cast<int32_t>(img.shape(2));
+    auto const w = static_cast<int32_t>(img.shape(3));
+    py::array_t<float> pred({img.shape(0), py::ssize_t{3}, img.shape(2), img.shape(3)});
+    float* out = pred.mutable_data();
+    {
+        py::gil_scoped_release release;
+        self.infer(img.data(), msk.data(), n, h, w, out);
+    }
+    return pred;
+}
+
 } // namespace
 
 void bindInpainter(py::module_& m)
@@ -106,6 +129,9 @@ void bindInpainter(py::module_& m)
             "`image` itself), else into a new array; returns it.")
         .def("run_batch", &runBatch, py::arg("images"), py::arg("masks"), py::kw_only(), py::arg("bgr") = false,
             "Inpaint a list (or N-stacked array) of images; items of one model shape run as one batch.")
+        .def("infer", &infer, py::arg("image"), py::arg("mask"),
+            "The network alone: image [N,3,H,W] in [-1,1] and mask [N,1,H,W] (1 = hole), float32 ->\n"
+            "prediction [N,3,H,W] (raw tanh output). No resizing, masking or compositing.")
         .def_property_readonly("backend", &Inpainter::backendName)
         .def_property_readonly("last_times",
             [](Inpainter const& self) {

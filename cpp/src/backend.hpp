@@ -29,6 +29,8 @@ class Backend
 public:
     virtual ~Backend() = default;
     virtual void run(std::vector<Job> const& jobs, int32_t modelH, int32_t modelW, StageTimes& times) = 0;
+    //! The network alone on fp32 NCHW host tensors (see Inpainter::infer).
+    virtual void infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction) = 0;
     virtual char const* name() const = 0;
 };
 

@@ -204,6 +204,23 @@ void Inpainter::run(
     mImpl->times = total;
 }
 
+void Inpainter::infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction)
+{
+    if (!mImpl)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "Inpainter was moved from");
+    }
+    if (image == nullptr || mask == nullptr || prediction == nullptr)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "infer: null tensor pointer");
+    }
+    if (n <= 0 || h <= 0 || w <= 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "infer: tensor sizes must be positive");
+    }
+    mImpl->backend->infer(image, mask, n, h, w, prediction);
+}
+
 StageTimes Inpainter::lastTimes() const
 {
     return mImpl ? mImpl->times : StageTimes{};

@@ -11,6 +11,7 @@
 #include <opencv2/dnn.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -89,6 +90,22 @@ public:
             kernels::compositeCpu(compositeParams(jobs[i], modelH, modelW, kernels::DType::kFLOAT, p));
         }
         times.compositeMs = msSince(t0);
+    }
+
+    void infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction) override
+    {
+        int const imageShape[] = {n, 3, h, w};
+        int const maskShape[] = {n, 1, h, w};
+        // Views of the caller's memory: setInput copies what it needs.
+        cv::Mat const img(4, imageShape, CV_32F, const_cast<float*>(image));
+        cv::Mat const msk(4, maskShape, CV_32F, const_cast<float*>(mask));
+        cv::Mat const pred = infer(img, msk);
+        size_t const count = static_cast<size_t>(n) * 3 * h * w;
+        if (pred.type() != CV_32F || pred.total() != count)
+        {
+            throw Error(Status::kMODEL_INVALID, "the model's output is not [N,3,H,W] fp32");
+        }
+        std::memcpy(prediction, pred.ptr<float>(), count * sizeof(float));
     }
 
     char const* name() const override

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <tuple>
+#include <vector>
 
 namespace rmnet {
 namespace detail {
@@ -116,6 +117,21 @@ public:
         }
     }
 
+    void infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction) override
+    {
+        cudaCheck(cudaSetDevice(mDevice), "cudaSetDevice");
+        mEngine->setShape(n, h, w, mStream->get());
+        size_t const plane = static_cast<size_t>(n) * h * w;
+        upload(mImage.get(), image, 3 * plane, mEngine->inputType());
+        upload(mMask.get(), mask, plane, mEngine->inputType());
+        if (!mEngine->enqueue(mStream->get()))
+        {
+            throw Error(Status::kINFERENCE_FAILED, "TensorRT enqueueV3 failed");
+        }
+        cudaCheck(cudaStreamSynchronize(mStream->get()), "inference");
+        download(prediction, mPrediction.get(), 3 * plane, mEngine->outputType());
+    }
+
     char const* name() const override
     {
         return "tensorrt";
@@ -158,6 +174,40 @@ private:
             bool const captured
                 = mGraph.capture(mStream->get(), [&](cudaStream_t s) { return enqueueAll(jobs, h, w, s); });
             mGraphKey = captured ? key : GraphKey{};
+        }
+    }
+
+    //! fp32 host tensor -> device tensor of the engine's type (fp16 converted on the host).
+    void upload(void* dst, float const* src, size_t count, kernels::DType t)
+    {
+        if (t == kernels::DType::kFLOAT)
+        {
+            cudaCheck(cudaMemcpyAsync(dst, src, count * sizeof(float), cudaMemcpyHostToDevice, mStream->get()), "H2D");
+        }
+        else
+        {
+            std::vector<uint16_t> half(count);
+            for (size_t i = 0; i < count; ++i)
+            {
+                half[i] = kernels::floatToHalfBits(src[i]);
+            }
+            cudaCheck(cudaMemcpyAsync(dst, half.data(), count * 2, cudaMemcpyHostToDevice, mStream->get()), "H2D");
+            cudaCheck(cudaStreamSynchronize(mStream->get()), "H2D"); // `half` dies here
+        }
+    }
+
+    void download(float* dst, void const* src, size_t count, kernels::DType t)
+    {
+        if (t == kernels::DType::kFLOAT)
+        {
+            cudaCheck(cudaMemcpy(dst, src, count * sizeof(float), cudaMemcpyDeviceToHost), "D2H");
+            return;
+        }
+        std::vector<uint16_t> half(count);
+        cudaCheck(cudaMemcpy(half.data(), src, count * 2, cudaMemcpyDeviceToHost), "D2H");
+        for (size_t i = 0; i < count; ++i)
+        {
+            dst[i] = kernels::halfBitsToFloat(half[i]);
         }
     }
 

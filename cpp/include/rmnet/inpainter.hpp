@@ -154,6 +154,11 @@ public:
     void run(std::vector<ImageView> const& images, std::vector<MaskView> const& masks,
         std::vector<ImageView> const& outs);
 
+    //! Runs the network alone on model tensors (no resizing, masking or compositing): \p image
+    //! [n,3,h,w] in [-1,1], \p mask [n,1,h,w] in {0,1} -> \p prediction [n,3,h,w], all fp32 and
+    //! C-contiguous. For Python backends and benchmarks; run() is the API for images.
+    void infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction);
+
     //! Stage timings of the last run.
     StageTimes lastTimes() const;
 
