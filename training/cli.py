@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg-weights", help="'imagenet' (Keras cache), a .h5 path, or 'random'")
     p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--export", help="also write the final generator to this .keras path")
+    p.add_argument("--export-only", metavar="PATH",
+                   help="do not train: write the latest checkpoint's generator to PATH (.keras)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     return p
 
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 
         cfg = resolve_config(args)
         trainer = Trainer(cfg, args.run_dir, resume=not args.no_resume)
+        if args.export_only:
+            print(f"wrote {trainer.export_generator(args.export_only)} (step {trainer.step})")
+            return 0
         trainer.fit(progress=not args.no_progress)
         if args.export:
             trainer.export_generator(args.export)

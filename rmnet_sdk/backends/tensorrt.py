@@ -165,7 +165,7 @@ class TensorRTBackend(Backend):
             if cuda_device_count() == 0:  # before ANY TensorRT runtime call (segfault otherwise)
                 raise BackendUnavailableError("the tensorrt backend needs a CUDA GPU; none found")
             engine_path, sidecar = _engine_for(path, device)
-            metadata = ModelMetadata.from_dict(sidecar.get("model_metadata", {}))
+            metadata = ModelMetadata.from_dict(sidecar.get("metadata", {}))
             session = _EngineSession(engine_path.read_bytes(), device)
         super().__init__(metadata or ModelMetadata())
         self.path = path
@@ -191,8 +191,16 @@ class TensorRTBackend(Backend):
         self.session.close()
 
 
-def _engine_for(path: Path, device: int):
-    """``(engine_path, sidecar)`` for an ``.onnx`` (cached build) or an ``.engine`` (checked)."""
-    from ..export import engine_for_model  # lazy: the export package pulls in onnx helpers
+def _engine_for(path: Path, device: int) -> tuple[Path, dict]:
+    """``(engine_path, sidecar)`` for an ``.onnx`` (built once through the engine cache) or an
+    ``.engine`` (loaded only when its sidecar matches the file)."""
+    from ..export import EngineCache, EngineRequest, check_engine  # lazy: onnx helpers
 
-    return engine_for_model(path, device=device)
+    if path.suffix.lower() == ".onnx":
+        cache = EngineCache()
+        hit = cache.lookup(path, EngineRequest())
+        if hit is None:
+            log.warning("building a TensorRT engine for %s (first use; cached in %s) ...",
+                        path.name, cache.root)
+        return hit if hit is not None else cache.get_or_build(path, EngineRequest())
+    return path, check_engine(path)
