@@ -94,26 +94,9 @@ def progress_iter(items: Iterable[T], *, desc: str, total: int | None = None,
         yield from bar
 
 
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
-    """Write ``data`` atomically with the usual file mode (``0666 & ~umask``).
+    """Write ``data`` atomically (see :mod:`rmnet_sdk._fileio`); returns the path."""
+    from .._fileio import atomic_write_bytes
 
-    :func:`rmnet_sdk._fileio.atomic_path` creates its temporary file with ``mkstemp`` (mode 0600),
-    which would leave exported models unreadable to other users; this sets the mode before the
-    rename.
-    """
-    from .._fileio import atomic_path
-
-    path = Path(path)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())
-    return path
+    atomic_write_bytes(path, data, overwrite=overwrite)
+    return Path(path)

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"parity gate: max abs difference vs Keras (default {DEFAULT_TOLERANCE:g})")
     ox.add_argument("--name", help="model name stored in the metadata (default: from the .keras)")
     ox.add_argument("--model-version", metavar="VERSION", help="model version stored in the metadata")
+    ox.add_argument("--resolution", type=int, metavar="PX",
+                    help="default inference resolution stored in the metadata (default: the "
+                         "training resolution; a model trained on crops can run at a larger size)")
     ox.add_argument("--no-rewrite", action="store_true",
                     help="keep stride-1 ConvTranspose nodes (default: rewrite them as Conv)")
 
@@ -219,6 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             fp32_path = args.onnx or Path(tmp) / "model.onnx"
             header(f"ONNX export -> {fp32_path}")
             r = export_onnx(model, fp32_path, name=args.name, version=args.model_version,
+                            resolution=args.resolution,
                             opset=args.opset, rewrite=not args.no_rewrite,
                             tolerance=args.tolerance, overwrite=True)
             report["onnx"] = r.to_dict()

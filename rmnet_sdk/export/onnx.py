@@ -493,7 +493,8 @@ def keras_to_onnx(keras_model: Any, *, metadata: ModelMetadata | None = None,
 
 def export_onnx(model: Any, output: str | os.PathLike[str], *,
                 metadata: ModelMetadata | None = None, name: str | None = None,
-                version: str | None = None, opset: int = DEFAULT_OPSET, rewrite: bool = True,
+                version: str | None = None, resolution: int | None = None,
+                opset: int = DEFAULT_OPSET, rewrite: bool = True,
                 parity_sizes: Sequence[tuple[int, int, int]] = DEFAULT_PARITY_SIZES,
                 tolerance: float = DEFAULT_TOLERANCE, overwrite: bool = True) -> OnnxExportReport:
     """Export a Keras generator (a ``.keras`` path or a model object) to a dynamic fp32 ONNX file.
@@ -525,6 +526,9 @@ def export_onnx(model: Any, output: str | os.PathLike[str], *,
         meta = meta.replace(name=name)
     if version is not None:
         meta = meta.replace(version=str(version))
+    if resolution is not None:
+        check_spatial_size(resolution, resolution)
+        meta = meta.replace(resolution=int(resolution))
     log.info("converting the Keras model to ONNX (opset %d, traced at %dx%d, NCHW)",
              opset, TRACE_SIZE, TRACE_SIZE)
     proto, rewritten = keras_to_onnx(keras_model, metadata=meta, opset=opset, rewrite=rewrite)
