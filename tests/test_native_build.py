@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -41,6 +42,27 @@ def test_ctest(build_dir):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "tests passed" in run.stdout
+
+
+def _cubin_architectures(path: str) -> set[int]:
+    """SM numbers of the CUDA ELF images (cubins) embedded in a shared object's fatbins."""
+    data = Path(path).read_bytes()
+    found, at = set(), data.find(b"\x7fELF", 1)
+    while at >= 0:
+        # 64-bit ELF with e_machine EM_CUDA (190): the SM is byte 1 of e_flags.
+        if data[at + 4] == 2 and struct.unpack_from("<H", data, at + 18)[0] == 190:
+            found.add((struct.unpack_from("<I", data, at + 48)[0] >> 8) & 0xFF)
+        at = data.find(b"\x7fELF", at + 1)
+    return found
+
+
+def test_cuda_kernels_compiled_for_orin_ada_hopper():
+    """With nvcc present, the extension carries cubins for sm_87 (Orin), sm_89 and sm_90."""
+    if shutil.which("nvcc") is None and not Path("/usr/local/cuda/bin/nvcc").exists():
+        pytest.skip("no nvcc on this machine: the CPU-only build is expected")
+    assert _native.WITH_CUDA, "nvcc is installed but the extension was built without CUDA"
+    assert _native.CUDA_ARCHITECTURES == "87,89,90"
+    assert {87, 89, 90} <= _cubin_architectures(_native.__file__)
 
 
 @pytest.fixture(scope="module")

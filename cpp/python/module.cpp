@@ -93,6 +93,7 @@ PYBIND11_MODULE(_native, m)
     m.attr("WITH_CUDA") = py::bool_(RMNET_WITH_CUDA != 0);
     m.attr("WITH_OPENCV") = py::bool_(RMNET_WITH_OPENCV != 0);
     m.attr("WITH_TENSORRT") = py::bool_(RMNET_WITH_TENSORRT != 0);
+    m.attr("CUDA_ARCHITECTURES") = RMNET_CUDA_ARCHITECTURES; // e.g. "87,89,90"; "" without CUDA
     m.attr("BUILD_DIR") = RMNET_BINARY_DIR; // the CMake build tree (tests run ctest from it)
     m.def("cuda_device_count", &rmnet::cudaDeviceCount,
         "Number of usable CUDA devices (0 without CUDA support, a driver or a device).");
