@@ -75,6 +75,22 @@ def composite(image: np.ndarray, fill: np.ndarray, hole: np.ndarray) -> np.ndarr
     return np.where(hole[:, :, None], fill, image)
 
 
+def copy_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
+    """``dst[mask] = src[mask]`` in place (``mask`` ``HxW`` bool, images ``HxWxC``).
+
+    OpenCV's masked copy is ~5x faster than NumPy boolean indexing on large images; views that
+    OpenCV cannot wrap (e.g. the RGB channels of an RGBA array) fall back to ``np.copyto``.
+    """
+    m = mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
+    try:
+        res = cv2.copyTo(src, m, dst)
+        if np.shares_memory(res, dst):
+            return
+    except cv2.error:
+        pass
+    np.copyto(dst, src, where=mask.astype(bool)[:, :, None])
+
+
 def read_image(path: str | os.PathLike[str], *, keep_alpha: bool = False) -> np.ndarray:
     """Read an image file as uint8 RGB (or RGBA with ``keep_alpha``), EXIF orientation applied.
 

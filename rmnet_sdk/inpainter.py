@@ -18,7 +18,13 @@ import numpy as np
 from . import masks as masklib
 from .backends import Backend, create_backend
 from .errors import InvalidInputError
-from .imaging import from_model_range, resize_image, to_model_range, upsample_prediction
+from .imaging import (
+    copy_where,
+    from_model_range,
+    resize_image,
+    to_model_range,
+    upsample_prediction,
+)
 from .models import resolve_model
 
 Strategy = Literal["resize", "crop", "original"]
@@ -157,9 +163,8 @@ def _paste_region(fill: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, 
 
     def paste(pred_hwc: np.ndarray) -> None:
         region_hole = hole[y0:y1, x0:x1]
-        up = upsample_prediction(pred_hwc, (y1 - y0, x1 - x0))
-        region = fill[y0:y1, x0:x1]
-        region[region_hole] = from_model_range(up[region_hole])
+        up = from_model_range(upsample_prediction(pred_hwc, (y1 - y0, x1 - x0)))
+        copy_where(fill[y0:y1, x0:x1], up, region_hole)
 
     return paste
 
@@ -183,8 +188,7 @@ def _original_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> _Job:
     image, mask = _model_tensors(padded, padded_hole)
 
     def paste(pred_hwc: np.ndarray) -> None:
-        pred = pred_hwc[:h, :w]
-        fill[hole] = from_model_range(pred[hole])
+        copy_where(fill, from_model_range(pred_hwc[:h, :w]), hole)
 
     return _Job(image, mask, paste)
 
@@ -276,7 +280,9 @@ def _to_rgb(image: np.ndarray, color: str, *, index: int = 0):
 
         def restore(img, hole, fill):
             luma = cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY).reshape(img.shape)
-            return np.where(hole.reshape(hole.shape + (1,) * (img.ndim - 2)), luma, img)
+            out = img.copy()
+            np.copyto(out, luma, where=hole.reshape(img.shape[:2] + (1,) * (img.ndim - 2)))
+            return out
 
         return rgb, restore
     if image.ndim != 3 or image.shape[2] not in (3, 4):
@@ -291,7 +297,7 @@ def _to_rgb(image: np.ndarray, color: str, *, index: int = 0):
     def restore(img, hole, fill):
         out = img.copy()
         filled = fill[:, :, ::-1] if color == "bgr" else fill
-        out[:, :, :3][hole] = filled[hole]
+        copy_where(out[:, :, :3], np.ascontiguousarray(filled), hole)
         return out
 
     return rgb, restore
