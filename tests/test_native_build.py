@@ -65,6 +65,26 @@ def test_cuda_kernels_compiled_for_orin_ada_hopper():
     assert {87, 89, 90} <= _cubin_architectures(_native.__file__)
 
 
+def test_installed_package_works_with_find_package(build_dir, tmp_path):
+    """`cmake --install --component sdk`, then a C program finds rmnet with find_package(rmnet)."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("cmake is not on PATH")
+    prefix, consumer = tmp_path / "prefix", tmp_path / "consumer"
+    steps = [
+        [cmake, "--install", str(build_dir), "--component", "sdk", "--prefix", str(prefix)],
+        [cmake, "-S", str(HERE / "cpp" / "consumer"), "-B", str(consumer),
+         f"-DCMAKE_PREFIX_PATH={prefix}", "-DCMAKE_BUILD_TYPE=Release"],
+        [cmake, "--build", str(consumer)],
+        [str(consumer / "consumer")],
+    ]
+    for cmd in steps:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, f"{cmd}:\n{run.stdout}\n{run.stderr}"
+    assert (prefix / "include" / "rmnet" / "rmnet_c.h").is_file()
+    assert "RMNET_ERROR_MODEL_NOT_FOUND" in run.stdout
+
+
 @pytest.fixture(scope="module")
 def camera_example(build_dir) -> Path:
     exe = build_dir / "cpp" / "examples" / "camera_inpaint"
