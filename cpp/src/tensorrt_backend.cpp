@@ -174,6 +174,8 @@ private:
             bool const captured
                 = mGraph.capture(mStream->get(), [&](cudaStream_t s) { return enqueueAll(jobs, h, w, s); });
             mGraphKey = captured ? key : GraphKey{};
+            // Some engines cannot be captured (e.g. weight streaming): stay eager, do not retry.
+            mUseGraph = captured;
         }
     }
 

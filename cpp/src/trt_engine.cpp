@@ -193,6 +193,7 @@ void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream)
             throw Error(Status::kINFERENCE_FAILED, "TensorRT: cannot select profile: " + mLogger.lastError());
         }
         mProfile = profile;
+        setAddresses(mAddresses[0], mAddresses[1], mAddresses[2]);
     }
     bool const ok = mContext->setInputShape(kIMAGE, nvinfer1::Dims4{n, 3, h, w})
         && mContext->setInputShape(kMASK, nvinfer1::Dims4{n, 1, h, w});
@@ -207,6 +208,9 @@ void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream)
 
 void TrtEngine::setAddresses(void* image, void* mask, void* prediction)
 {
+    mAddresses[0] = image;
+    mAddresses[1] = mask;
+    mAddresses[2] = prediction;
     if (!mContext->setTensorAddress(kIMAGE, image) || !mContext->setTensorAddress(kMASK, mask)
         || !mContext->setTensorAddress(kPREDICTION, prediction))
     {

@@ -59,7 +59,7 @@ public:
     //! when no profile fits.
     void setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream);
 
-    //! Binds the three tensors' device addresses.
+    //! Binds the three tensors' device addresses (re-bound on every profile switch).
     void setAddresses(void* image, void* mask, void* prediction);
 
     //! enqueueV3 on \p stream (asynchronous; capturable into a CUDA graph).
@@ -75,6 +75,7 @@ private:
     kernels::DType mInputType = kernels::DType::kFLOAT;
     kernels::DType mOutputType = kernels::DType::kFLOAT;
     int32_t mProfile = 0;
+    void* mAddresses[3] = {nullptr, nullptr, nullptr};
 };
 
 } // namespace detail
