@@ -251,3 +251,24 @@ def test_cli_runs_and_resumes(tiny_image_dir: Path, tmp_path: Path) -> None:
     assert json.loads((run / "checkpoints" / "checkpoint.json").read_text())["step"] == 6
     assert main(["--data", str(tmp_path / "nothing"), "--run-dir", str(tmp_path / "r2"),
                  "--preset", "tiny", "--no-progress"]) == 2
+
+
+def test_interrupt_saves_a_checkpoint(tiny_image_dir: Path, tmp_path: Path) -> None:
+    """Ctrl-C (KeyboardInterrupt, also raised for SIGTERM) saves the current step and returns."""
+    from rmnet_sdk.training.checkpoint import latest_checkpoint
+    from rmnet_sdk.training.train import Trainer
+
+    t = Trainer(_tiny(tiny_image_dir, checkpoint_every=1000, sample_every=1000, val_every=1000),
+                tmp_path)
+    real_step = t.train_step
+
+    def step(batch):
+        if t.step == 3:
+            raise KeyboardInterrupt
+        return real_step(batch)
+
+    t.train_step = step
+    t.fit(steps=10, progress=False)
+    assert t.step == 3
+    assert latest_checkpoint(tmp_path / "checkpoints").name == "ckpt-00000003.npz"
+    assert Trainer(_tiny(tiny_image_dir), tmp_path).step == 3

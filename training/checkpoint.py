@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ from rmnet_sdk.errors import ModelError
 from rmnet_sdk.metadata import KERAS_MEMBER, ModelMetadata
 
 INDEX_FILE = "checkpoint.json"
+_AUTO_SUFFIX = re.compile(r"_\d+(?=/|$)")
+
+
+def _stable(path: str) -> str:
+    """A variable path without Keras's per-process numbering (``seed_generator_5`` ->
+    ``seed_generator``), which depends on how many objects were built before."""
+    return _AUTO_SUFFIX.sub("", path)
 
 
 def _collect(groups: dict[str, list[Any]]) -> dict[str, np.ndarray]:
@@ -75,7 +83,7 @@ def load_checkpoint(path: str | Path, groups: dict[str, list[Any]]) -> dict[str,
             for key, v in zip(keys, variables, strict=True):
                 saved_path = key.split("/", 2)[2]
                 value = data[key]
-                if saved_path != v.path or tuple(value.shape) != tuple(v.shape):
+                if _stable(saved_path) != _stable(v.path) or tuple(value.shape) != tuple(v.shape):
                     raise ModelError(f"checkpoint {path}: {key} {value.shape} does not match "
                                      f"{v.path} {tuple(v.shape)}")
                 v.assign(value)

@@ -31,7 +31,7 @@ class TrainConfig:
     val_dir: str | None = None          # separate validation folder; else a split of data_dir
     val_fraction: float = 0.1           # by file-name hash, stable when files are added
     image_size: int = 256               # training resolution (multiple of 16)
-    crop: str = "random-resized"        # "random-resized" | "random" | "resize"
+    crop: str = "random-resized"        # "random-resized" | "random" | "resize" | "center"
     min_crop_fraction: float = 0.5      # random-resized: crop side >= this * short side
     max_crop_fraction: float = 1.0      # random-resized: crop side <= this * short side
     mask_dir: str | None = None         # masks from files; else procedural
@@ -76,8 +76,8 @@ class TrainConfig:
         problems = []
         if self.image_size % 16 or self.image_size < 16:
             problems.append(f"image_size must be a positive multiple of 16, got {self.image_size}")
-        if self.crop not in ("random-resized", "random", "resize"):
-            problems.append(f"crop must be random-resized|random|resize, got {self.crop!r}")
+        if self.crop not in ("random-resized", "random", "resize", "center"):
+            problems.append(f"crop must be random-resized|random|resize|center, got {self.crop!r}")
         if self.mask_polarity not in ("white-hole", "black-hole"):
             problems.append(f"mask_polarity must be white-hole|black-hole, got {self.mask_polarity!r}")
         if self.critic_constraint not in ("clip", "gp"):

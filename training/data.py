@@ -19,6 +19,7 @@ import numpy as np
 
 from rmnet_sdk import masks as masklib
 from rmnet_sdk.errors import DataError, ImageReadError
+from rmnet_sdk.evaluation import center_square
 from rmnet_sdk.imaging import list_images, read_image, resize_image, to_model_range
 
 from .config import TrainConfig
@@ -85,6 +86,8 @@ class InpaintingData:
         h, w = img.shape[:2]
         if mode == "resize":
             out = resize_image(img, (s, s))
+        elif mode == "center":  # evaluation framing: short side to s, centre square, no flip
+            return center_square(img, s)
         else:
             short = min(h, w)
             lo = max(s, int(self.config.min_crop_fraction * short))
@@ -185,7 +188,7 @@ def build_datasets(config: TrainConfig) -> tuple[InpaintingData, Batch, dict[str
         if not mask_files:
             raise DataError(f"no mask images found under {config.mask_dir}")
     train = InpaintingData(train_imgs, config, mask_files=mask_files)
-    val_cfg = config.replace(crop="resize")
+    val_cfg = config.replace(crop="center")  # the framing `rmnet eval` uses
     val_source = InpaintingData(val_imgs or train_imgs, val_cfg, seed_offset=10_007,
                                 mask_files=mask_files)
     val_batch = val_source.batch(0, batch_size=config.num_val_images)
