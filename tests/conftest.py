@@ -60,7 +60,7 @@ def make_toy_onnx(path: Path, *, resolution: int = 64, seed: int = 0) -> Path:
     nodes = [
         helper.make_node("Sub", ["one", "mask"], ["valid"]),
         helper.make_node("Mul", ["image", "valid"], ["masked"]),
-        helper.make_node("Conv", ["masked", "W", "B"], ["conv"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["masked", "W", "B"], ["conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("Tanh", ["conv"], ["prediction"]),
     ]
     graph = helper.make_graph(

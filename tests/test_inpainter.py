@@ -221,3 +221,22 @@ def test_wrong_model_contract_is_a_model_error(tmp_path: Path) -> None:
     onnx.save(m, str(tmp_path / "other.onnx"))
     with pytest.raises(ModelError, match="not an R-MNet model"):
         Inpainter(tmp_path / "other.onnx", backend="onnxruntime")
+
+
+@pytest.mark.parametrize("strategy", ["resize", "crop", "original"])
+def test_native_backend_matches_onnxruntime(toy_onnx: Path, inpainter: Inpainter, strategy) -> None:
+    import os
+
+    from rmnet_sdk.backends import available_backends
+
+    reason = available_backends()["native"]
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must build the native extension: {reason}")
+        pytest.skip(reason)
+    native = Inpainter(toy_onnx, backend="native")
+    img, hole = _case(100, 77, seed=12)
+    a = native.run(img, hole, strategy=strategy)
+    b = inpainter.run(img, hole, strategy=strategy)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2
+    np.testing.assert_array_equal(a[~hole], img[~hole])

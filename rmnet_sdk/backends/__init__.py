@@ -109,7 +109,9 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
     name = choose_backend(requested, model_path)
     _require(name)
     suffix = model_path.suffix.lower()
-    if name in ("onnxruntime", "onnxruntime-cuda", "native") and suffix != ".onnx":
+    if name == "native" and suffix not in (".onnx", ".engine", ".plan"):
+        raise InvalidInputError(f"backend 'native' runs .onnx or .engine models, got {model_path.name}")
+    if name in ("onnxruntime", "onnxruntime-cuda") and suffix != ".onnx":
         raise InvalidInputError(f"backend {name!r} runs .onnx models, got {model_path.name}")
     if name == "keras" and suffix != ".keras":
         raise InvalidInputError(f"backend 'keras' runs .keras models, got {model_path.name}")
@@ -131,7 +133,7 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
         return TensorRTBackend(model_path, device=device)
     from .native import NativeBackend
 
-    return NativeBackend(model_path, threads=threads)
+    return NativeBackend(model_path, device=device, threads=threads)
 
 
 __all__ = ["Backend", "BACKEND_NAMES", "available_backends", "choose_backend", "create_backend",
