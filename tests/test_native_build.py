@@ -17,10 +17,13 @@ import cv2
 import numpy as np
 import pytest
 
-if importlib.util.find_spec("rmnet_sdk._native") is None:
+try:
+    from rmnet_sdk import _native  # noqa: E402
+except ImportError:  # pragma: no cover - CI builds it
+    if os.environ.get("CI"):
+        raise
     pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
                 allow_module_level=True)
-from rmnet_sdk import _native  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,7 +65,7 @@ def test_cuda_kernels_compiled_for_orin_ada_hopper():
         pytest.skip("no nvcc on this machine: the CPU-only build is expected")
     assert _native.WITH_CUDA, "nvcc is installed but the extension was built without CUDA"
     assert _native.CUDA_ARCHITECTURES == "87,89,90"
-    assert {87, 89, 90} <= _cubin_architectures(_native.__file__)
+    assert {87, 89, 90} <= _cubin_architectures(_native.EXTENSION_FILE)
 
 
 def test_installed_package_works_with_find_package(build_dir, tmp_path):

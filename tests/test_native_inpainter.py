@@ -10,6 +10,8 @@ import importlib.util
 import threading
 from pathlib import Path
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -23,10 +25,13 @@ from rmnet_sdk.errors import (
     RMNetError,
 )
 
-if importlib.util.find_spec("rmnet_sdk._native") is None:
+try:
+    from rmnet_sdk import _native  # noqa: E402
+except ImportError:  # pragma: no cover - CI builds it
+    if os.environ.get("CI"):
+        raise
     pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
                 allow_module_level=True)
-from rmnet_sdk import _native  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -69,7 +69,7 @@ py::object makeRuntimeError()
 
 } // namespace
 
-PYBIND11_MODULE(_native, m)
+PYBIND11_MODULE(_rmnet_native, m)
 {
     m.doc() = "rmnet native runtime: C++ Inpainter (OpenCV DNN / TensorRT) and the preprocess/composite "
               "kernels (CPU twins; CUDA when built with it).";

@@ -7,13 +7,23 @@ Runtime on the CPU. An explicitly requested backend that cannot run raises
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from ..errors import BackendUnavailableError, InvalidInputError
 from .base import Backend
 
 BACKEND_NAMES: tuple[str, ...] = ("tensorrt", "onnxruntime-cuda", "onnxruntime", "keras", "native")
+
+
+def load_native() -> ModuleType:
+    """``rmnet_sdk._native`` (the C++ runtime); ImportError when it is not built."""
+    from .. import _native
+
+    return _native
 
 
 def cuda_device_count() -> int:
@@ -57,16 +67,15 @@ def _why_unavailable(name: str) -> str | None:
             return "no CUDA GPU found"
         return None
     if name == "keras":
-        try:
-            import keras  # noqa: F401
-        except ImportError:
+        # find_spec, not import: importing Keras loads TensorFlow (seconds, and its protobuf)
+        if importlib.util.find_spec("keras") is None:
             return "Keras 3 is not installed (pip install 'rmnet-sdk[train]')"
         return None
     if name == "native":
         try:
-            from .. import _native  # noqa: F401
-        except ImportError:
-            return "the C++ extension rmnet_sdk._native is not built"
+            load_native()
+        except ImportError as e:
+            return f"the C++ extension rmnet_sdk._native is not built ({e})"
         return None
     return f"unknown backend {name!r}"
 
@@ -137,4 +146,4 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
 
 
 __all__ = ["Backend", "BACKEND_NAMES", "available_backends", "choose_backend", "create_backend",
-           "cuda_device_count"]
+           "cuda_device_count", "load_native"]

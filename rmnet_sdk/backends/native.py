@@ -32,8 +32,9 @@ class NativeBackend(Backend):
 
     def __init__(self, model_path: str | os.PathLike[str], *, device: int = 0,
                  threads: int | None = None) -> None:
-        from .. import _native
+        from . import load_native
 
+        _native = load_native()
         path = Path(model_path)
         if not path.is_file():
             raise ModelNotFoundError(f"model not found: {path}")
