@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
+from .._cuda import cuda_device_count
 from ..errors import BackendUnavailableError, InvalidInputError
 from .base import Backend
 
@@ -24,22 +24,6 @@ def load_native() -> ModuleType:
     from .. import _native
 
     return _native
-
-
-def cuda_device_count() -> int:
-    """CUDA devices visible, asked safely (no TensorRT runtime is created to find out)."""
-    try:
-        from cuda.bindings import runtime as cudart
-    except ImportError:
-        try:
-            from cuda import cudart  # older cuda-python layout
-        except ImportError:
-            return 0
-    try:
-        err, count = cudart.cudaGetDeviceCount()
-    except Exception:
-        return 0
-    return int(count) if int(err) == 0 and count else 0
 
 
 def _why_unavailable(name: str) -> str | None:

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._cuda import GpuInfo, cuda_devices
 from ..errors import (
     BackendUnavailableError,
     EngineMismatchError,
@@ -189,50 +190,6 @@ class EngineRequest:
 
 
 # -- environment ---------------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class GpuInfo:
-    name: str
-    major: int
-    minor: int
-
-    @property
-    def sm(self) -> str:
-        return f"sm{self.major}{self.minor}"
-
-    @property
-    def cc(self) -> str:
-        return f"{self.major}.{self.minor}"
-
-
-def cuda_devices() -> list[GpuInfo]:
-    """CUDA devices via cuda-python; ``[]`` without a driver, a device or cuda-python.
-
-    This is the check that must pass before any TensorRT runtime is created.
-    """
-    try:
-        from cuda.bindings import runtime as cudart
-    except ImportError:
-        try:
-            from cuda import cudart  # cuda-python < 12.6
-        except ImportError:
-            return []
-    try:
-        err, count = cudart.cudaGetDeviceCount()
-        if int(err) != 0 or not count:
-            return []
-        devices = []
-        for i in range(int(count)):
-            err, prop = cudart.cudaGetDeviceProperties(i)
-            if int(err) != 0:
-                continue
-            name = prop.name.decode(errors="replace") if isinstance(prop.name, bytes) else str(prop.name)
-            devices.append(GpuInfo(name.rstrip("\x00").strip(), int(prop.major), int(prop.minor)))
-        return devices
-    except Exception as e:  # a broken driver install must not crash an export
-        log.warning("CUDA device query failed: %s", e)
-        return []
-
 
 @dataclasses.dataclass(frozen=True)
 class TrtEnvironment:

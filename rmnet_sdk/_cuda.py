@@ -1,0 +1,58 @@
+"""CUDA device discovery without creating any CUDA or TensorRT context.
+
+This is the check that must pass before a TensorRT runtime is constructed: on a machine without
+a GPU the runtime object is unusable and the next call segfaults. cuda-python answers safely
+(an error code, no crash) when there is no driver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+log = logging.getLogger("rmnet_sdk")
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuInfo:
+    name: str
+    major: int
+    minor: int
+
+    @property
+    def sm(self) -> str:
+        return f"sm{self.major}{self.minor}"
+
+    @property
+    def cc(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def cuda_devices() -> list[GpuInfo]:
+    """CUDA devices via cuda-python; ``[]`` without a driver, a device or cuda-python."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        try:
+            from cuda import cudart  # cuda-python < 12.6
+        except ImportError:
+            return []
+    try:
+        err, count = cudart.cudaGetDeviceCount()
+        if int(err) != 0 or not count:
+            return []
+        devices = []
+        for i in range(int(count)):
+            err, prop = cudart.cudaGetDeviceProperties(i)
+            if int(err) != 0:
+                continue
+            name = prop.name.decode(errors="replace") if isinstance(prop.name, bytes) else str(prop.name)
+            devices.append(GpuInfo(name.rstrip("\x00").strip(), int(prop.major), int(prop.minor)))
+        return devices
+    except Exception as e:  # a broken driver install must not crash the caller
+        log.warning("CUDA device query failed: %s", e)
+        return []
+
+
+def cuda_device_count() -> int:
+    return len(cuda_devices())
