@@ -4,6 +4,7 @@
     rmnet inpaint --images photos/ --masks masks/ -o out/        # pairs by file stem
     rmnet inpaint --images photos/ --masks watermark.png -o out/ --resize-mask
     rmnet info
+    rmnet bench --model model.onnx --keras model.keras -o benchmarks/results/my-machine
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-baselines", action="store_true", help="skip OpenCV Telea / NS")
     e.add_argument("-o", "--output", required=True, help="folder for eval.json, eval.md, grid.png")
     _add_model_options(e)
+
+    bp = sub.add_parser("bench", help="latency/throughput of every backend vs TF-Keras and OpenCV",
+                        description="Benchmark every available backend and precision (model-only "
+                                    "and end-to-end, per stage) with same-run TF-Keras and OpenCV "
+                                    "references; writes bench.json, bench.md, bench.png.")
+    from .bench import add_arguments as _bench_arguments
+
+    _bench_arguments(bp)
 
     q = sub.add_parser("info", help="backends, GPU, library versions, model metadata")
     _add_model_options(q)
@@ -263,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_inpaint(args)
         if args.command == "eval":
             return _cmd_eval(args)
+        if args.command == "bench":
+            from . import bench
+
+            return bench.main(args)
         return _cmd_info(args)
     except (RMNetError, FileNotFoundError) as e:
         print(f"rmnet: error: {e}", file=sys.stderr)
