@@ -7,10 +7,9 @@ needed to test the runtime's plumbing, strategies, batching and error handling.
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from pathlib import Path
-
-import os
 
 import cv2
 import numpy as np
