@@ -272,3 +272,14 @@ def test_interrupt_saves_a_checkpoint(tiny_image_dir: Path, tmp_path: Path) -> N
     assert t.step == 3
     assert latest_checkpoint(tmp_path / "checkpoints").name == "ckpt-00000003.npz"
     assert Trainer(_tiny(tiny_image_dir), tmp_path).step == 3
+
+
+def test_recorded_photo_split_is_reproduced(photos_dir: Path) -> None:
+    """The bundled model's train/validation split (docs/model/split.json) stays fixed."""
+    from rmnet_sdk.imaging import list_images
+    from rmnet_sdk.training.data import split_files
+
+    recorded = json.loads((Path(__file__).parents[1] / "docs/model/split.json").read_text())
+    train, val = split_files(list_images(photos_dir), 0.1)
+    assert sorted(p.name for p in val) == recorded["validation"]
+    assert sorted(p.name for p in train) == recorded["train"]
