@@ -121,7 +121,11 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
 
         return KerasBackend(model_path)
     if name == "tensorrt":
+        from ..models import DEFAULT_FP16, DEFAULT_FP32, MODELS_DIR
         from .tensorrt import TensorRTBackend
+
+        if model_path == MODELS_DIR / DEFAULT_FP32 and (MODELS_DIR / DEFAULT_FP16).is_file():
+            model_path = MODELS_DIR / DEFAULT_FP16  # the bundled model's TensorRT (fp16) form
 
         return TensorRTBackend(model_path, device=device)
     from .native import NativeBackend

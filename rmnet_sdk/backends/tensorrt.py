@@ -195,12 +195,16 @@ def _engine_for(path: Path, device: int) -> tuple[Path, dict]:
     """``(engine_path, sidecar)`` for an ``.onnx`` (built once through the engine cache) or an
     ``.engine`` (loaded only when its sidecar matches the file)."""
     from ..export import EngineCache, EngineRequest, check_engine  # lazy: onnx helpers
+    from ..export.onnx import load_onnx, onnx_precision
 
     if path.suffix.lower() == ".onnx":
+        # strongly typed engines take their precision from the ONNX: build what the file holds
+        precision = "fp16" if onnx_precision(load_onnx(path, check=False)) == "fp16" else "fp32"
+        request = EngineRequest(precision=precision)
         cache = EngineCache()
-        hit = cache.lookup(path, EngineRequest())
+        hit = cache.lookup(path, request)
         if hit is None:
-            log.warning("building a TensorRT engine for %s (first use; cached in %s) ...",
-                        path.name, cache.root)
-        return hit if hit is not None else cache.get_or_build(path, EngineRequest())
+            log.warning("building a %s TensorRT engine for %s (first use; cached in %s) ...",
+                        precision, path.name, cache.root)
+        return hit if hit is not None else cache.get_or_build(path, request)
     return path, check_engine(path)
