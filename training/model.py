@@ -42,7 +42,10 @@ def build_generator(gf: int = 64, *, mask_channel: bool = False,
         if i < len(widths):
             x = layers.MaxPooling2D(2, name=f"enc{i}_pool")(x)
         else:
-            x = layers.Dropout(0.5, name=f"enc{i}_dropout")(x)
+            # an explicit seed makes Keras draw dropout masks from the layer's own (checkpointed)
+            # SeedGenerator on every backend; with seed=None the torch backend uses torch's
+            # global RNG, which a checkpoint does not hold, and resume would not be exact
+            x = layers.Dropout(0.5, seed=1, name=f"enc{i}_dropout")(x)
 
     for i, filters in enumerate((8 * gf, 4 * gf, 2 * gf, gf), start=1):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{i}_up")(x)
@@ -65,7 +68,7 @@ def build_critic(image_size: int, df: int = 64, *, name: str = CRITIC_NAME) -> k
         x = layers.Conv2D(filters, 3, strides=2, padding="same", name=f"c{i}_conv")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"c{i}_lrelu")(x)
         x = layers.BatchNormalization(momentum=0.8, name=f"c{i}_bn")(x)
-        x = layers.Dropout(0.25, name=f"c{i}_dropout")(x)
+        x = layers.Dropout(0.25, seed=100 + i, name=f"c{i}_dropout")(x)  # see the generator
     x = layers.Flatten(name="flatten")(x)
     score = layers.Dense(1, name="score")(x)
     return keras.Model(inp, score, name=name)
