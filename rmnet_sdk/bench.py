@@ -561,7 +561,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {q['key']} | {q['ratio_vs_tf-keras']:.2f} | {q['speedup_vs_paper']:.2f}x |")
     errors = [r for r in report["rows"] if "error" in r]
     if errors:
-        lines += ["", "## Failed cases", ""] + [f"- {r['key']}: {r['error']}" for r in errors]
+        lines += ["", "## Failed cases", ""] + [f"- {r['key']}: {' '.join(r['error'].split())}"
+                                                for r in errors]
     return "\n".join(lines) + "\n"
 
 
