@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -281,8 +280,7 @@ def environment(threads: int | None = None, *, with_tf: bool = False) -> dict[st
     """Machine, libraries and thread settings (reuses ``rmnet info``'s ``machine_info``)."""
     from .cli import machine_info
 
-    env: dict[str, Any] = {"machine": machine_info(), "cpu": _cpu_details(), "gpus": _gpu_details(),
-                           "hostname_hash": hex(abs(hash(platform.node())) % (1 << 32))}
+    env: dict[str, Any] = {"machine": machine_info(), "cpu": _cpu_details(), "gpus": _gpu_details()}
     env["threads"] = {
         "onnxruntime_intra_op": threads or "default (one per physical core)",
         **{k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
