@@ -350,10 +350,13 @@ def _inpainter_case(inp: Any, name: str, precision: str, size: tuple[int, int], 
 def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[list[Case], dict]:
     """Instantiate every backend once and one :class:`Case` per row."""
     from .inpainter import Inpainter
-    from .models import resolve_model
+    from .models import DEFAULT_INT8, MODELS_DIR, resolve_model
 
     model = resolve_model(cfg.model)
-    models = {"fp32": str(model), **cfg.extra_models}
+    models = {"fp32": str(model)}
+    if cfg.model is None and (MODELS_DIR / DEFAULT_INT8).is_file():
+        models["int8"] = str(MODELS_DIR / DEFAULT_INT8)  # the bundled CPU default
+    models.update(cfg.extra_models)
     plan = plan_cases(cfg.sizes, cfg.batches, cfg.max_pixels)
     inputs = {(s, n): make_inputs(s, n, cfg.seed) for s, n in plan}
     cases: list[Case] = []

@@ -35,6 +35,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "resolution crops around each hole: large photos, small holes), original "
                         "(full resolution, padded to a multiple of 16)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (ONNX Runtime)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"],
+                   help="bundled model only: which file to run (auto: INT8 on ONNX Runtime CPU, "
+                        "fp16 on TensorRT, fp32 otherwise)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,7 +132,7 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
     if folder_mode and args.masks is None:
         raise InvalidInputError("folder mode needs --masks DIR|FILE")
     inpainter = Inpainter(args.model, backend=args.backend, device=args.device,
-                          strategy=args.strategy, threads=args.threads)
+                          strategy=args.strategy, threads=args.threads, precision=args.precision)
     log.info("%r", inpainter)
 
     if not folder_mode:
@@ -212,7 +215,7 @@ def machine_info(args: argparse.Namespace | None = None) -> dict[str, object]:
             from .inpainter import Inpainter
 
             inp = Inpainter(args.model, backend=args.backend, device=args.device,
-                            threads=args.threads)
+                            threads=args.threads, precision=getattr(args, "precision", "auto"))
             info["model"] = {"path": str(inp.model_path), **inp.backend.describe()}
         except RMNetError as e:
             info["model"] = f"unavailable: {e}"
@@ -234,7 +237,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         buckets.append((float(lo), float(hi)))
     images = load_eval_images(args.images, files=files, limit=args.limit)
     inp = Inpainter(args.model, backend=args.backend, device=args.device, strategy="resize",
-                    threads=args.threads)
+                    threads=args.threads, precision=args.precision)
     methods = {"rmnet": inp.run}
     if not args.no_baselines:
         methods.update({"telea": opencv_method("telea"), "ns": opencv_method("ns")})

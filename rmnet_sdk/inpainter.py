@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from . import masks as masklib
-from .backends import Backend, create_backend
+from .backends import Backend, choose_backend, create_backend
 from .errors import InvalidInputError
 from .imaging import (
     copy_where,
@@ -25,7 +25,7 @@ from .imaging import (
     to_model_range,
     upsample_prediction,
 )
-from .models import resolve_model
+from .models import PRECISIONS, bundled_model, default_precision, resolve_model
 
 Strategy = Literal["resize", "crop", "original"]
 STRATEGIES: tuple[str, ...] = ("resize", "crop", "original")
@@ -66,13 +66,27 @@ class Inpainter:
         resolution: model input size for ``resize``/``crop`` (default: the model's own).
         crop_margin: context pixels around each hole cluster for ``crop``.
         threads: CPU threads for ONNX Runtime (default: all cores).
+        precision: which file of the bundled model to run: ``"auto"`` (INT8 on ONNX Runtime
+            CPU, fp16 on TensorRT, fp32 otherwise), ``"fp32"``, ``"fp16"`` or ``"int8"``. Only
+            for ``model=None``: a model path runs in the precision its file holds.
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None, backend: str = "auto",
                  device: int = 0, strategy: Strategy = "resize", *, resolution: int | None = None,
-                 crop_margin: int = 128, threads: int | None = None) -> None:
+                 crop_margin: int = 128, threads: int | None = None,
+                 precision: str = "auto") -> None:
         _check_choice("strategy", strategy, STRATEGIES)
-        self.model_path = resolve_model(model)
+        _check_choice("precision", precision, PRECISIONS)
+        if model is None:
+            if precision == "auto":
+                precision = default_precision(choose_backend(backend, bundled_model()))
+            self.model_path = bundled_model(precision)
+        else:
+            if precision != "auto":
+                raise InvalidInputError(
+                    "precision selects a file of the bundled model (model=None); a model path "
+                    "runs in the precision its file holds: pass the file you want instead")
+            self.model_path = resolve_model(model)
         self.backend: Backend = create_backend(backend, self.model_path, device=device,
                                                threads=threads)
         self.resolution = int(resolution or self.backend.resolution)
