@@ -283,3 +283,42 @@ def test_recorded_photo_split_is_reproduced(photos_dir: Path) -> None:
     train, val = split_files(list_images(photos_dir), 0.1)
     assert sorted(p.name for p in val) == recorded["validation"]
     assert sorted(p.name for p in train) == recorded["train"]
+
+
+def test_best_generator_is_kept_across_restarts(tiny_image_dir: Path, tmp_path: Path) -> None:
+    """Validation keeps the best generator (GAN steps are noisy); a restart remembers the score."""
+    from rmnet_sdk.training.checkpoint import read_keras_metadata
+    from rmnet_sdk.training.train import Trainer
+
+    t = Trainer(_tiny(tiny_image_dir), tmp_path)
+    best = tmp_path / "best" / "generator.keras"
+    assert t._keep_best({"val/psnr_hole": 10.0}) == best and best.is_file()
+    assert read_keras_metadata(best).training_steps == 0
+    stamp = best.stat().st_mtime_ns
+    assert t._keep_best({"val/psnr_hole": 9.0}) is None
+    assert t._keep_best({"val/ssim_hole": 0.9}) is None  # no hole-PSNR: nothing to compare
+    t.step = 7
+    assert Trainer(_tiny(tiny_image_dir), tmp_path)._keep_best({"val/psnr_hole": 9.5}) is None
+    assert best.stat().st_mtime_ns == stamp
+    assert t._keep_best({"val/psnr_hole": 11.0}) == best
+    record = json.loads((tmp_path / "best.json").read_text())
+    assert record["step"] == 7 and record["scores"]["val/psnr_hole"] == 11.0
+    assert read_keras_metadata(best).training_steps == 7
+
+
+def test_resume_takes_the_learning_rate_from_the_config(tiny_image_dir: Path, tmp_path: Path) -> None:
+    """Keras stores the learning rate in the optimiser state; a resumed run must use the config's
+    (that is how a learning-rate decay is applied to a running training)."""
+    import numpy as np
+
+    from rmnet_sdk.training.train import Trainer
+
+    t = Trainer(_tiny(tiny_image_dir, g_lr=1e-3, d_lr=5e-4), tmp_path)
+    t.fit(steps=2, progress=False)
+    assert np.isclose(float(np.asarray(t.g_opt.learning_rate)), 1e-3)
+    r = Trainer(_tiny(tiny_image_dir, g_lr=1e-4, d_lr=5e-5), tmp_path)
+    assert r.step == 2
+    assert np.isclose(float(np.asarray(r.g_opt.learning_rate)), 1e-4)
+    assert np.isclose(float(np.asarray(r.d_opt.learning_rate)), 5e-5)
+    r.fit(steps=3, progress=False)
+    assert np.isclose(float(np.asarray(r.g_opt.learning_rate)), 1e-4)

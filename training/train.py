@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rmnet_sdk import metrics
+from rmnet_sdk._fileio import atomic_write_text
 from rmnet_sdk.evaluation import opencv_method
 from rmnet_sdk.imaging import composite as composite_uint8
 from rmnet_sdk.imaging import from_model_range, tile_grid, write_image
@@ -101,6 +102,14 @@ class Trainer:
             log.warning("checkpoint %s was written by another recipe (hash %s, now %s)",
                         path, state.get("config_hash"), self.config.recipe_hash())
         self.step = int(state["step"])
+        # Keras keeps the learning rate as an optimiser variable, so loading restored the old
+        # one; the config decides (a lower --set g_lr=... on resume is a learning-rate decay).
+        for name, opt, lr in (("g_lr", self.g_opt, self.config.g_lr),
+                              ("d_lr", self.d_opt, self.config.d_lr)):
+            old = float(np.asarray(opt.learning_rate))
+            if not np.isclose(old, lr, rtol=1e-6):
+                log.info("%s: %g in the checkpoint, %g from the config: using %g", name, old, lr, lr)
+            opt.learning_rate = lr
         log.info("resumed from %s at step %d", path, self.step)
 
     # -- one step -----------------------------------------------------------------------------
@@ -171,6 +180,22 @@ class Trainer:
                              config_hash=cfg.recipe_hash(), training_steps=self.step)
         return save_generator(self.G, path or self.run_dir / "generator.keras", meta)
 
+    def _keep_best(self, scores: dict[str, float], key: str = "val/psnr_hole") -> Path | None:
+        """Export the generator to ``best/generator.keras`` when ``key`` beats every earlier
+        validation of this run (``best.json`` remembers it across restarts). GAN training is
+        noisy step to step; rolling checkpoints alone would lose a better earlier model."""
+        if key not in scores:
+            return None
+        record = self.run_dir / "best.json"
+        best = json.loads(record.read_text())["scores"][key] if record.is_file() else float("-inf")
+        if scores[key] <= best:
+            return None
+        path = self.export_generator(self.run_dir / "best" / "generator.keras")
+        atomic_write_text(record, json.dumps({"step": self.step, "key": key, "scores": scores},
+                                             indent=1) + "\n")
+        log.info("new best %s = %.3f at step %d: %s", key, scores[key], self.step, path)
+        return path
+
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, steps: int | None = None, *, progress: bool = True) -> dict[str, float]:
         """Train until ``steps`` total steps (default: the config's); Ctrl-C saves and returns."""
@@ -205,6 +230,7 @@ class Trainer:
                     self._log_scalars(scores)
                     log.info("step %d: %s", self.step,
                              ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if "hole" in k))
+                    self._keep_best(scores)
                 if self.step % cfg.sample_every == 0 or self.step == end:
                     self.save_samples()
                 if self.step % cfg.checkpoint_every == 0 or self.step == end:
