@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="use at most this many images")
     e.add_argument("--seed", type=int, default=0, help="mask seed")
     e.add_argument("--no-baselines", action="store_true", help="skip OpenCV Telea / NS")
+    e.add_argument("--inception", metavar="INCEPTION.onnx",
+                   help="also report FID, with this Inception feature network (ONNX; not "
+                        "downloaded by the SDK, see rmnet_sdk.metrics.fid)")
     e.add_argument("-o", "--output", required=True, help="folder for eval.json, eval.md, grid.png")
     _add_model_options(e)
 
@@ -244,7 +247,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     out = Path(args.output)
     result = evaluate(methods, images, size=args.size, buckets=buckets, seed=args.seed,
                       mask_files=_list(args.masks) if args.masks else None,
-                      mask_polarity=args.mask_polarity, grid_path=out / "grid.png")
+                      mask_polarity=args.mask_polarity, grid_path=out / "grid.png",
+                      inception_weights=args.inception)
     save_result(result, out)
     print(result.markdown())
     print(f"wrote {out}/eval.json, eval.md, grid.png")

@@ -64,9 +64,10 @@ class EvalResult:
         lines = ["| bucket | metric | " + " | ".join(methods) + " |",
                  "| --- | --- | " + " | ".join("---:" for _ in methods) + " |"]
         for b in [*self.bucket_names(), "all"]:
-            for k in keys:
+            extra = ("fid",) if b == "all" and any("fid" in self.table[m].get(b, {}) for m in methods) else ()
+            for k in (*keys, *extra):
                 vals = [self.table[m].get(b, {}).get(k, float("nan")) for m in methods]
-                best = np.nanargmax(vals) if "mae" not in k else np.nanargmin(vals)
+                best = np.nanargmin(vals) if k in ("mae_hole", "mae", "fid") else np.nanargmax(vals)
                 cells = [(f"**{v:.3f}**" if i == best else f"{v:.3f}") for i, v in enumerate(vals)]
                 lines.append(f"| {b} | {k} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -79,8 +80,13 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
              buckets: Sequence[tuple[float, float]] = masklib.HOLE_RATIO_BUCKETS,
              seed: int = 0, mask_files: Sequence[Path] | None = None,
              mask_polarity: masklib.Polarity = "white-hole", grid_path: str | os.PathLike[str] | None = None,
-             progress: bool = True) -> EvalResult:
-    """Run every method on every (image, bucket) pair; see the module docstring for the protocol."""
+             progress: bool = True,
+             inception_weights: str | os.PathLike[str] | None = None) -> EvalResult:
+    """Run every method on every (image, bucket) pair; see the module docstring for the protocol.
+
+    With ``inception_weights`` (an Inception ONNX, see :func:`rmnet_sdk.metrics.fid`), each
+    method's ``all`` row also gets ``fid``: its outputs against the originals, every case pooled
+    (per-bucket sets are too small for FID to mean anything)."""
     from tqdm.auto import tqdm
 
     if not images:
@@ -92,6 +98,10 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
         file_masks = [masklib.resize_hole_mask(masklib.read_mask(p, polarity=mask_polarity), (size, size))
                       for p in mask_files]
     rows: dict[str, dict[str, list[dict[str, float]]]] = {m: {} for m in methods}
+    if inception_weights is not None:
+        metrics.check_inception_weights(inception_weights)  # fail before minutes of inference
+    outputs: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    originals: list[np.ndarray] = []
     examples: list[list[np.ndarray]] = []
     names = [f"{lo:.2f}-{hi:.2f}" for lo, hi in buckets]
     total = len(squares) * (len(buckets) if file_masks is None else 1)
@@ -113,6 +123,10 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
                     out = fn(gt, hole)
                     outs[m] = out
                     rows[m].setdefault(name, []).append(metrics.evaluate_pair(gt, out, hole))
+                    if inception_weights is not None:
+                        outputs[m].append(out)
+                if inception_weights is not None:
+                    originals.append(gt)
                 if grid_path is not None and len(examples) < 8 and i % 2 == 0:
                     masked = np.where(hole[..., None], np.uint8(255), gt)
                     examples.append([masked, *outs.values(), gt])
@@ -124,6 +138,9 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
         for name, rs in [*per_bucket.items(), ("all", everything)]:
             result.table[m][name] = {k: float(np.nanmean([r[k] for r in rs])) for k in metrics.METRIC_KEYS}
             result.table[m][name]["count"] = float(len(rs))
+        if inception_weights is not None:
+            result.table[m]["all"]["fid"] = metrics.fid(originals, outputs[m],
+                                                        inception_weights=inception_weights)
     if grid_path is not None and examples:
         write_image(grid_path, tile_grid(examples), overwrite=True)
     return result

@@ -257,7 +257,8 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 FID_INPUT_SIZE = 299
 
 
-def _inception_session(path: str | os.PathLike[str]):
+def check_inception_weights(path: str | os.PathLike[str]) -> Path:
+    """The Inception ONNX path, or :class:`ModelNotFoundError` saying how to get one."""
     p = Path(path)
     if not p.is_file():
         raise ModelNotFoundError(
@@ -266,6 +267,11 @@ def _inception_session(path: str | os.PathLike[str]):
             "pytorch-fid's InceptionV3 with the pt_inception-2015-12-05 weights, 2048-d pool "
             "features) to ONNX yourself and pass its path as fid(..., inception_weights=PATH) "
             "(input N x 3 x 299 x 299 float32 RGB in [0, 1]; first output N x 2048).")
+    return p
+
+
+def _inception_session(path: str | os.PathLike[str]):
+    p = check_inception_weights(path)
     import onnxruntime as ort
 
     return ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
@@ -343,6 +349,7 @@ def fid(real_images: np.ndarray | Sequence[np.ndarray | str | os.PathLike[str]],
 
 __all__ = [
     "DATA_RANGE",
+    "check_inception_weights",
     "FID_INPUT_SIZE",
     "METRIC_KEYS",
     "SSIM_WIN_SIZE",

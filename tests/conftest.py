@@ -83,3 +83,21 @@ def make_toy_onnx(path: Path, *, resolution: int = 64, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def toy_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_toy_onnx(tmp_path_factory.mktemp("toy") / "toy.onnx")
+
+
+def make_pooling_inception(path: Path) -> Path:
+    """A stand-in 'Inception' ONNX (global average pool -> N x 3 features) for FID code paths."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+         helper.make_node("Flatten", ["p"], ["features"])],
+        "tiny_inception",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import synthetic_photo
 
 from rmnet_sdk.cli import main
@@ -64,6 +65,15 @@ def test_masks_are_reproducible() -> None:
     assert a.table == b.table
 
 
+def _toy(tmp_path: Path) -> Path:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_toy_onnx
+
+    return make_toy_onnx(tmp_path / "toy.onnx", resolution=64)
+
+
 def test_eval_cli(photos_dir: Path, tmp_path: Path) -> None:
     import sys
 
@@ -78,3 +88,29 @@ def test_eval_cli(photos_dir: Path, tmp_path: Path) -> None:
     assert set(table) == {"rmnet", "telea", "ns"}
     assert table["ns"]["0.10-0.20"]["count"] == 2
     assert (out / "grid.png").is_file() and (out / "eval.md").is_file()
+
+
+def test_fid_column_with_inception_weights(photos_dir: Path, tmp_path: Path) -> None:
+    """--inception adds each method's FID (outputs vs originals) to the 'all' row."""
+    from conftest import make_pooling_inception
+
+    from rmnet_sdk.errors import ModelNotFoundError
+
+    inception = make_pooling_inception(tmp_path / "inception.onnx")
+    images = _images(3)
+    result = evaluate({"ns": opencv_method("ns"), "id": lambda rgb, hole: rgb.copy()}, images,
+                      size=64, buckets=[(0.2, 0.3), (0.4, 0.5)], progress=False,
+                      inception_weights=inception)
+    assert result.table["id"]["all"]["fid"] == pytest.approx(0.0, abs=1e-9)  # outputs == originals
+    assert result.table["ns"]["all"]["fid"] > 0
+    assert "fid" not in result.table["ns"]["0.20-0.30"]
+    assert "| all | fid |" in result.markdown()
+    with pytest.raises(ModelNotFoundError, match="Inception"):
+        evaluate({"ns": opencv_method("ns")}, images, size=64, progress=False,
+                 inception_weights=tmp_path / "missing.onnx")
+    out = tmp_path / "ev"
+    assert main(["eval", "--images", str(photos_dir), "--limit", "2", "--size", "64",
+                 "--buckets", "0.1-0.2", "--no-baselines", "--model", str(_toy(tmp_path)),
+                 "--inception", str(inception), "-o", str(out)]) == 0
+    table = json.loads((out / "eval.json").read_text())["table"]
+    assert np.isfinite(table["rmnet"]["all"]["fid"])

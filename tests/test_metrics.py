@@ -178,21 +178,11 @@ def test_fid_missing_weights_explains(tmp_path: Path) -> None:
 
 def test_fid_runs_an_onnx_feature_extractor(tmp_path: Path) -> None:
     """A stand-in 'Inception' (global average pool -> N x 3) exercises the whole FID path."""
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from onnx import TensorProto, helper
+    from conftest import make_pooling_inception
 
-    graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
-         helper.make_node("Flatten", ["p"], ["features"])],
-        "tiny_inception",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 3])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    path = tmp_path / "tiny.onnx"
-    onnx.save(model, path)
+    path = make_pooling_inception(tmp_path / "tiny.onnx")
 
     rng = np.random.default_rng(0)
     real = [synthetic_photo(rng, 40, 48) for _ in range(6)]
