@@ -312,9 +312,9 @@ def _onnx_backends(requested: Sequence[str] | None) -> list[str]:
 
 
 def _tf_function(model: Any) -> Callable[[Any, Any], Any]:
-    import tensorflow as tf
+    from .backends.keras import compile_inference
 
-    return tf.function(lambda x, m: model([x, m], training=False))
+    return compile_inference(model)
 
 
 def _tf_call(fn: Callable[[Any, Any], Any], x: np.ndarray, m: np.ndarray) -> np.ndarray:
