@@ -247,3 +247,26 @@ def test_tensorrt_without_gpu_is_unavailable(tiny_onnx):
         pytest.skip("a CUDA device is present")
     with pytest.raises(BackendUnavailableError):
         _native.Inpainter(str(tiny_onnx), backend="tensorrt")
+
+
+def test_bundled_model_batches_match_onnxruntime() -> None:
+    """The real R-MNet graph: OpenCV DNN 4.6 fails on it at N > 1, so the backend runs a batch
+    image by image; batch, singles and ONNX Runtime must agree (the spec allows 2 LSB)."""
+    if not _native.WITH_OPENCV:
+        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
+    from rmnet_sdk import Inpainter
+    from rmnet_sdk.models import bundled_model
+
+    model = bundled_model("fp32")
+    rng = np.random.default_rng(5)
+    images = np.stack([photo(rng, 200, 280) for _ in range(3)])
+    holes = np.stack([hole_mask(200, 280), hole_mask(200, 280)[::-1], hole_mask(200, 280)[:, ::-1]])
+    native = Inpainter(model, backend="native")
+    ort = Inpainter(model, backend="onnxruntime")
+    batch = native.run(images, holes)
+    raw = native.backend.infer(np.zeros((3, 3, 64, 64), np.float32), np.ones((3, 1, 64, 64), np.float32))
+    assert raw.shape == (3, 3, 64, 64) and np.isfinite(raw).all()
+    for i in range(3):
+        single = native.run(images[i], holes[i])
+        np.testing.assert_array_equal(batch[i], single)
+        assert np.abs(single.astype(int) - ort.run(images[i], holes[i])).max() <= 2

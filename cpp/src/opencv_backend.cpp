@@ -114,7 +114,37 @@ public:
     }
 
 private:
+    //! OpenCV DNN (4.6, Debian/Ubuntu's) mis-handles this graph for N > 1, so a batch runs one
+    //! image at a time through the same network; the results are those of N single calls.
     cv::Mat infer(cv::Mat const& image, cv::Mat const& mask)
+    {
+        int const n = image.size[0];
+        if (n == 1)
+        {
+            return inferOne(image, mask);
+        }
+        int const h = image.size[2];
+        int const w = image.size[3];
+        size_t const plane = static_cast<size_t>(h) * w;
+        int const outShape[] = {n, 3, h, w};
+        int const imageShape[] = {1, 3, h, w};
+        int const maskShape[] = {1, 1, h, w};
+        cv::Mat out(4, outShape, CV_32F);
+        for (int i = 0; i < n; ++i)
+        {
+            cv::Mat const img(4, imageShape, CV_32F, const_cast<float*>(image.ptr<float>()) + 3 * plane * i);
+            cv::Mat const msk(4, maskShape, CV_32F, const_cast<float*>(mask.ptr<float>()) + plane * i);
+            cv::Mat const pred = inferOne(img, msk);
+            if (pred.type() != CV_32F || pred.total() != 3 * plane)
+            {
+                throw Error(Status::kMODEL_INVALID, "the model's output is not [1,3,H,W] fp32");
+            }
+            std::memcpy(out.ptr<float>() + 3 * plane * i, pred.ptr<float>(), 3 * plane * sizeof(float));
+        }
+        return out;
+    }
+
+    cv::Mat inferOne(cv::Mat const& image, cv::Mat const& mask)
     {
         try
         {
