@@ -37,6 +37,11 @@ VARIANTS = {
     "u8u8": QuantOptions(weight_type="uint8"),
     "qoperator": QuantOptions(quant_format="QOperator"),
     "all-ops": QuantOptions(op_types=None),
+    "int8-head": QuantOptions(exclude_head=False),
+    "conv-maxpool": QuantOptions(op_types=("Conv", "MaxPool")),
+    "conv-leakyrelu": QuantOptions(op_types=("Conv", "LeakyRelu")),
+    "conv-maxpool-leakyrelu": QuantOptions(op_types=("Conv", "MaxPool", "LeakyRelu")),
+    "conv-resize": QuantOptions(op_types=("Conv", "Resize")),
 }
 
 

@@ -927,3 +927,45 @@ def test_full_tensorrt_build_and_run_on_gpu(mini_fp32: Path, mini_fp16: Path,
     ref = ort_run(mini_fp32, image, mask)
     assert np.isfinite(out).all()
     assert np.abs(out - ref).max() < 1e-2
+
+
+def _affine_pool_model(scale: np.ndarray, extra_consumer: bool = False) -> onnx.ModelProto:
+    """x -> LeakyRelu -> Mul(scale) -> Add(bias) -> MaxPool 2x2 -> y (R-MNet's encoder tail)."""
+    c = scale.size
+    bias = np.linspace(-0.5, 0.5, c, dtype=np.float32).reshape(1, c, 1, 1)
+    nodes = [helper.make_node("LeakyRelu", ["x"], ["r"], alpha=0.2),
+             helper.make_node("Mul", ["r", "scale"], ["m"]),
+             helper.make_node("Add", ["bias", "m"], ["a"]),  # constant first: either order is matched
+             helper.make_node("MaxPool", ["a"], ["y"], kernel_shape=[2, 2], strides=[2, 2])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", c, "h", "w"])]
+    if extra_consumer:
+        outputs.append(helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", c, "H", "W"]))
+    graph = helper.make_graph(
+        nodes, "affine_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", c, "H", "W"])], outputs,
+        [numpy_helper.from_array(scale.reshape(1, c, 1, 1).astype(np.float32), "scale"),
+         numpy_helper.from_array(bias, "bias")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def test_pool_before_affine_rewrite_is_bit_exact() -> None:
+    import onnxruntime as ort
+
+    from rmnet_sdk.export.onnx import rewrite_pool_before_affine
+
+    scale = np.array([0.5, 3.0, 1e-3, 7.25], np.float32)
+    model = _affine_pool_model(scale)
+    before = model.SerializeToString()
+    assert rewrite_pool_before_affine(model) == 1
+    onnx.checker.check_model(model)
+    assert [n.op_type for n in model.graph.node] == ["LeakyRelu", "MaxPool", "Mul", "Add"]
+    x = np.random.default_rng(0).normal(0, 3, (2, 4, 10, 14)).astype(np.float32)
+    run = lambda m: ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]  # noqa: E731
+    np.testing.assert_array_equal(run(model.SerializeToString()), run(before))
+
+    negative = _affine_pool_model(np.array([0.5, -1.0, 2.0, 1.0], np.float32))
+    assert rewrite_pool_before_affine(negative) == 0  # max(a*x) != a*max(x) for a < 0
+    shared = _affine_pool_model(scale, extra_consumer=True)
+    assert rewrite_pool_before_affine(shared) == 0    # the pre-pool tensor is a graph output
