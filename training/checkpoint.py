@@ -67,16 +67,24 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_checkpoint(path: str | Path, groups: dict[str, list[Any]]) -> dict[str, Any]:
-    """Assign saved values to ``groups`` in place; returns the saved JSON state."""
+def load_checkpoint(path: str | Path, groups: dict[str, list[Any]], *,
+                    optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Assign saved values to ``groups`` in place; returns the saved JSON state.
+
+    Groups named in ``optional`` may be absent from the file (state added to a recipe later,
+    e.g. the generator's weight average); they are listed in ``state["missing_groups"]``."""
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise ModelError(f"cannot read checkpoint {path}: {e}") from e
     with data:
         state = json.loads(bytes(data["__state__"]).decode())
+        state["missing_groups"] = []
         for group, variables in groups.items():
             keys = sorted(k for k in data.files if k.startswith(group + "/"))
+            if not keys and group in optional:
+                state["missing_groups"].append(group)
+                continue
             if len(keys) != len(variables):
                 raise ModelError(f"checkpoint {path}: group {group!r} has {len(keys)} variables, "
                                  f"the model has {len(variables)} (different recipe?)")

@@ -55,6 +55,10 @@ class TrainConfig:
     critic_constraint: str = "clip"     # "clip" (paper's WGAN) | "gp" (gradient penalty)
     clip_value: float = 0.01
     gp_weight: float = 10.0
+    # generator weight averaging
+    ema_decay: float = 0.0              # > 0: exponential moving average of the generator's
+    #                                     weights (e.g. 0.999); validation, samples and exports
+    #                                     use the average, which is less noisy than GAN steps
     # optimisers (Adam)
     g_lr: float = 1e-4
     g_beta1: float = 0.9
@@ -90,6 +94,8 @@ class TrainConfig:
             problems.append(f"hole_ratio must satisfy 0 < lo < hi <= 1, got {self.hole_ratio}")
         if not 0.0 <= self.lambda_rm <= 1.0:
             problems.append(f"lambda_rm must be in [0, 1], got {self.lambda_rm}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("gf", "df", "batch_size", "n_critic", "steps"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -70,6 +70,11 @@ class Trainer:
         self.d_opt = keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.d_beta1)
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
+        # Built after G, D and the optimisers, so enabling it leaves their initialisation alone.
+        self.G_ema = None
+        if cfg.ema_decay > 0:
+            self.G_ema = build_generator(cfg.gf, mask_channel=cfg.mask_channel)
+            self.G_ema.set_weights(self.G.get_weights())
         self.generator_step, self.critic_step = make_steps(cfg, self.G, self.D, self.vgg,
                                                            self.g_opt, self.d_opt)
         self.step = 0
@@ -87,7 +92,22 @@ class Trainer:
                   "g_opt": list(self.g_opt.variables), "d_opt": list(self.d_opt.variables)}
         if self.vgg is not None:
             groups["vgg"] = list(self.vgg.variables)
+        if self.G_ema is not None:
+            groups["g_ema"] = list(self.G_ema.variables)
         return groups
+
+    @property
+    def inference_generator(self) -> Any:
+        """What validation, samples and exports use: the weight average when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def _update_ema(self) -> None:
+        d = self.config.ema_decay
+        for avg, var in zip(self.G_ema.variables, self.G.variables, strict=True):
+            if "float" in str(avg.dtype):
+                avg.assign(avg * d + var * (1.0 - d))
+            else:  # RNG seed state and counters: follow the live model
+                avg.assign(var)
 
     def save(self) -> Path:
         state = {"config_hash": self.config.recipe_hash(), "time": time.time()}
@@ -97,11 +117,14 @@ class Trainer:
         return path
 
     def restore(self, path: str | Path) -> None:
-        state = load_checkpoint(path, self._groups())
+        state = load_checkpoint(path, self._groups(), optional=frozenset({"g_ema"}))
         if state.get("config_hash") != self.config.recipe_hash():
             log.warning("checkpoint %s was written by another recipe (hash %s, now %s)",
                         path, state.get("config_hash"), self.config.recipe_hash())
         self.step = int(state["step"])
+        if "g_ema" in state["missing_groups"] and self.G_ema is not None:
+            log.info("checkpoint %s has no generator average: starting it from the weights", path)
+            self.G_ema.set_weights(self.G.get_weights())
         # Keras keeps the learning rate as an optimiser variable, so loading restored the old
         # one; the config decides (a lower --set g_lr=... on resume is a learning-rate decay).
         for name, opt, lr in (("g_lr", self.g_opt, self.config.g_lr),
@@ -124,6 +147,8 @@ class Trainer:
         if self.config.adv_weight > 0:  # no adversarial term: the critic would be dead weight
             for _ in range(self.config.n_critic):
                 terms.update(self.critic_step(images, fake, noise))
+        if self.G_ema is not None:
+            self._update_ema()
         self.step += 1
         return {k: float(ops.convert_to_numpy(v)) for k, v in terms.items()}
 
@@ -132,8 +157,8 @@ class Trainer:
         """Composited uint8 outputs of the generator (inference mode) for ``batch``."""
         from keras import ops
 
-        pred = self.G([ops.convert_to_tensor(batch.images), ops.convert_to_tensor(batch.holes)],
-                      training=False)
+        pred = self.inference_generator([ops.convert_to_tensor(batch.images),
+                                         ops.convert_to_tensor(batch.holes)], training=False)
         pred_u8 = from_model_range(ops.convert_to_numpy(pred))
         gt = from_model_range(batch.images)
         holes = batch.holes[..., 0] > 0.5
@@ -178,7 +203,7 @@ class Trainer:
         cfg = self.config
         meta = ModelMetadata(resolution=cfg.image_size, gf=cfg.gf, mask_channel=cfg.mask_channel,
                              config_hash=cfg.recipe_hash(), training_steps=self.step)
-        return save_generator(self.G, path or self.run_dir / "generator.keras", meta)
+        return save_generator(self.inference_generator, path or self.run_dir / "generator.keras", meta)
 
     def _keep_best(self, scores: dict[str, float], key: str = "val/psnr_hole") -> Path | None:
         """Export the generator to ``best/generator.keras`` when ``key`` beats every earlier
