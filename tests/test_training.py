@@ -359,3 +359,20 @@ def test_generator_weight_average(tiny_image_dir: Path, tmp_path: Path) -> None:
     assert upgraded.step == 2
     for a, b in zip(upgraded.G_ema.get_weights(), upgraded.G.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_config_changes_on_resume_are_recorded(tiny_image_dir: Path, tmp_path: Path) -> None:
+    from rmnet_sdk.training.config import load_config
+    from rmnet_sdk.training.train import Trainer
+
+    Trainer(_tiny(tiny_image_dir), tmp_path).fit(steps=2, progress=False)
+    Trainer(_tiny(tiny_image_dir), tmp_path)  # same config: nothing recorded
+    assert not (tmp_path / "config_changes.jsonl").exists()
+    Trainer(_tiny(tiny_image_dir, g_lr=1e-5, ema_decay=0.99), tmp_path)
+    lines = (tmp_path / "config_changes.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["step"] == 2
+    assert record["changes"] == {"ema_decay": {"from": 0.0, "to": 0.99},
+                                 "g_lr": {"from": _tiny(tiny_image_dir).g_lr, "to": 1e-5}}
+    assert load_config(tmp_path / "config.json").g_lr == 1e-5

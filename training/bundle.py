@@ -121,6 +121,20 @@ def _evaluate(stage: Path, photos: Path, out: Path) -> dict[str, Any]:
     return {"table": result.table, "images": len(images)}
 
 
+def schedule_text(run_dir: Path) -> str:
+    """The run's config changes on resume (config_changes.jsonl), one sentence per change."""
+    path = run_dir / "config_changes.jsonl"
+    if not path.is_file():
+        return "The config above was used from the first step to the last."
+    parts = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            what = ", ".join(f"`{k}` {c['from']} → {c['to']}" for k, c in rec["changes"].items())
+            parts.append(f"from step {rec['step']:,}: {what}")
+    return ("The table shows the final config; it changed on resume " + "; ".join(parts) + ".")
+
+
 def render_card(template: str, values: dict[str, str]) -> str:
     """``{{name}}`` placeholders -> values; an unknown or unfilled placeholder is an error."""
     def sub(m: re.Match[str]) -> str:
@@ -224,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "config_table": "| setting | value |\n| --- | --- |\n" + "\n".join(
             f"| `{k}` | `{json.dumps(config[k])}` |" for k in cfg_keys if k in config),
         "date": datetime.now().strftime("%Y-%m-%d"),
+        "schedule": schedule_text(args.run_dir),
         "selection": (f"`{args.keras}` (chosen by the run's validation hole-PSNR, 16 validation "
                       "photos at 128², so the table below is mildly optimistic)"
                       if args.keras else "the run's latest checkpoint"),

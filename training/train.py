@@ -24,7 +24,7 @@ from rmnet_sdk.imaging import from_model_range, tile_grid, write_image
 from rmnet_sdk.metadata import ModelMetadata
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_generator
-from .config import TrainConfig, save_config
+from .config import TrainConfig, load_config, save_config
 from .data import Batch, build_datasets
 
 log = logging.getLogger("rmnet_sdk.training")
@@ -82,6 +82,7 @@ class Trainer:
         self._baseline: dict[str, float] | None = None
         if resume and (ckpt := latest_checkpoint(self.ckpt_dir)) is not None:
             self.restore(ckpt)
+            self._record_config_change()
         else:
             save_config(cfg, self.run_dir / "config.json")
             (self.run_dir / "data_split.json").write_text(json.dumps(self.data_report, indent=1))
@@ -95,6 +96,25 @@ class Trainer:
         if self.G_ema is not None:
             groups["g_ema"] = list(self.G_ema.variables)
         return groups
+
+    def _record_config_change(self) -> None:
+        """A resume with a changed config (e.g. a lower learning rate) rewrites config.json and
+        appends ``{"step", "changes"}`` to config_changes.jsonl, so the run's schedule is on record."""
+        path = self.run_dir / "config.json"
+        if not path.is_file():
+            save_config(self.config, path)
+            return
+        old = load_config(path).to_dict()  # fields added since then read as their defaults
+        new = self.config.to_dict()
+        changes = {k: {"from": old.get(k), "to": v} for k, v in new.items()
+                   if json.dumps(old.get(k), default=list) != json.dumps(v, default=list)}
+        if not changes:
+            return
+        log.info("config changed at step %d: %s", self.step,
+                 ", ".join(f"{k} {c['from']} -> {c['to']}" for k, c in changes.items()))
+        with open(self.run_dir / "config_changes.jsonl", "a") as f:
+            f.write(json.dumps({"step": self.step, "changes": changes}, default=list) + "\n")
+        save_config(self.config, path)
 
     @property
     def inference_generator(self) -> Any:
