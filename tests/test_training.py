@@ -376,3 +376,31 @@ def test_config_changes_on_resume_are_recorded(tiny_image_dir: Path, tmp_path: P
     assert record["changes"] == {"ema_decay": {"from": 0.0, "to": 0.99},
                                  "g_lr": {"from": _tiny(tiny_image_dir).g_lr, "to": 1e-5}}
     assert load_config(tmp_path / "config.json").g_lr == 1e-5
+
+
+@pytest.mark.parametrize("which, expected", [("encoder", 5), ("all", 9)])
+def test_frozen_batchnorm_keeps_its_statistics(tiny_image_dir: Path, tmp_path: Path,
+                                               which: str, expected: int) -> None:
+    """Frozen BN layers neither update moving statistics nor train gamma/beta; the rest trains."""
+    import numpy as np
+
+    from rmnet_sdk.training.train import Trainer
+
+    t = Trainer(_tiny(tiny_image_dir, freeze_batchnorm=which), tmp_path)
+    assert len(t.frozen_batchnorm) == expected
+    frozen = [t.G.get_layer(n) for n in t.frozen_batchnorm]
+    before = [[np.array(v) for v in layer.variables] for layer in frozen]
+    conv_before = np.array(t.G.get_layer("enc1_conv").kernel)
+    t.fit(steps=2, progress=False)
+    for layer, vals in zip(frozen, before, strict=True):
+        for v, old in zip(layer.variables, vals, strict=True):
+            np.testing.assert_array_equal(np.array(v), old)
+    assert not np.array_equal(np.array(t.G.get_layer("enc1_conv").kernel), conv_before)
+    if which == "encoder":
+        dec = t.G.get_layer("dec1_bn")
+        assert dec.trainable
+    # a checkpoint of an unfrozen run resumes with frozen BN (the optimiser keeps every slot)
+    Trainer(_tiny(tiny_image_dir), tmp_path / "plain").fit(steps=1, progress=False)
+    r = Trainer(_tiny(tiny_image_dir, freeze_batchnorm=which), tmp_path / "plain")
+    r.fit(steps=2, progress=False)
+    assert r.step == 2

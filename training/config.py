@@ -55,6 +55,11 @@ class TrainConfig:
     critic_constraint: str = "clip"     # "clip" (paper's WGAN) | "gp" (gradient penalty)
     clip_value: float = 0.01
     gp_weight: float = 10.0
+    freeze_batchnorm: str = "none"      # "none" | "encoder" | "all": BatchNorm layers of the
+    #                                     generator that run on their moving statistics and stop
+    #                                     training (holes skew batch statistics; fine-tuning with
+    #                                     frozen BN removes the train/inference mismatch, as in
+    #                                     Liu et al. 2018, partial convolutions)
     # generator weight averaging
     ema_decay: float = 0.0              # > 0: exponential moving average of the generator's
     #                                     weights (e.g. 0.999); validation, samples and exports
@@ -94,6 +99,8 @@ class TrainConfig:
             problems.append(f"hole_ratio must satisfy 0 < lo < hi <= 1, got {self.hole_ratio}")
         if not 0.0 <= self.lambda_rm <= 1.0:
             problems.append(f"lambda_rm must be in [0, 1], got {self.lambda_rm}")
+        if self.freeze_batchnorm not in ("none", "encoder", "all"):
+            problems.append(f"freeze_batchnorm must be none|encoder|all, got {self.freeze_batchnorm!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("gf", "df", "batch_size", "n_critic", "steps"):

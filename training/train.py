@@ -43,6 +43,22 @@ def mean_metrics(gt: np.ndarray, out: np.ndarray, holes: np.ndarray) -> dict[str
     return {k: float(v) for k, v in scores.items() if k != "count"}
 
 
+def freeze_batchnorm(model: Any, which: str) -> list[str]:
+    """Set ``trainable=False`` on the generator's BatchNorm layers (``encoder``: ``enc*``;
+    ``all``); returns the names of the frozen layers."""
+    import keras
+
+    if which == "none":
+        return []
+    frozen = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization) and (
+                which == "all" or layer.name.startswith("enc")):
+            layer.trainable = False
+            frozen.append(layer.name)
+    return frozen
+
+
 class Trainer:
     """Owns the networks, optimisers, data and run directory of one training run."""
 
@@ -70,6 +86,10 @@ class Trainer:
         self.d_opt = keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.d_beta1)
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
+        # After the optimiser is built on every variable (checkpoints stay compatible): frozen
+        # BatchNorm layers use their moving statistics in training too (Keras 3 semantics of
+        # trainable=False) and drop out of the gradient step.
+        self.frozen_batchnorm = freeze_batchnorm(self.G, cfg.freeze_batchnorm)
         # Built after G, D and the optimisers, so enabling it leaves their initialisation alone.
         self.G_ema = None
         if cfg.ema_decay > 0:
