@@ -347,6 +347,18 @@ def _inpainter_case(inp: Any, name: str, precision: str, size: tuple[int, int], 
                 timer=timer, reference=reference)
 
 
+def _report_path(path: str) -> str:
+    """A model path as reports show it: no machine-specific prefix (the bundled files as
+    ``rmnet_sdk/models/NAME``, others relative to the working directory when inside it)."""
+    from .models import MODELS_DIR
+
+    p = Path(path).resolve()
+    for base, prefix in ((MODELS_DIR, Path("rmnet_sdk/models")), (Path.cwd(), Path("."))):
+        if p.is_relative_to(base):
+            return (prefix / p.relative_to(base)).as_posix()
+    return path
+
+
 def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[list[Case], dict]:
     """Instantiate every backend once and one :class:`Case` per row."""
     from .inpainter import Inpainter
@@ -360,7 +372,7 @@ def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[l
     plan = plan_cases(cfg.sizes, cfg.batches, cfg.max_pixels)
     inputs = {(s, n): make_inputs(s, n, cfg.seed) for s, n in plan}
     cases: list[Case] = []
-    loaded: dict[str, Any] = {"models": models}
+    loaded: dict[str, Any] = {"models": {k: _report_path(v) for k, v in models.items()}}
     for backend in _onnx_backends(cfg.backends):
         for precision, path in models.items():
             try:

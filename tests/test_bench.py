@@ -173,3 +173,13 @@ def test_bench_module_does_not_import_tensorflow():
     code = "import rmnet_sdk.bench, sys; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_report_paths_carry_no_machine_prefix(tmp_path, monkeypatch) -> None:
+    from rmnet_sdk.bench import _report_path
+    from rmnet_sdk.models import MODELS_DIR
+
+    assert _report_path(str(MODELS_DIR / "rmnet_default.onnx")) == "rmnet_sdk/models/rmnet_default.onnx"
+    monkeypatch.chdir(tmp_path)
+    assert _report_path(str(tmp_path / "runs" / "m.onnx")) == "runs/m.onnx"
+    assert _report_path("/elsewhere/m.onnx") == "/elsewhere/m.onnx"
