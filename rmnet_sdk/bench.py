@@ -311,12 +311,6 @@ def _onnx_backends(requested: Sequence[str] | None) -> list[str]:
     return [b for b in requested if b in avail]
 
 
-def _tf_function(model: Any) -> Callable[[Any, Any], Any]:
-    from .backends.keras import compile_inference
-
-    return compile_inference(model)
-
-
 def _tf_call(fn: Callable[[Any, Any], Any], x: np.ndarray, m: np.ndarray) -> np.ndarray:
     return fn(x, m).numpy()
 
@@ -329,7 +323,9 @@ class TFFunctionBackend(Backend):
 
     def __init__(self, model: Any, metadata: Any) -> None:
         super().__init__(metadata)
-        self.fn = _tf_function(model)
+        from .backends.keras import compile_inference
+
+        self.fn = compile_inference(model)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = self.fn(np.ascontiguousarray(image.transpose(0, 2, 3, 1)),

@@ -101,3 +101,14 @@ def make_pooling_inception(path: Path) -> Path:
     model.ir_version = 8
     onnx.save(model, path)
     return path
+
+
+def require_rtx() -> object:
+    """tensorrt_rtx, or skip; in CI (``CI`` set) a missing TensorRT-RTX fails instead."""
+    try:
+        import tensorrt_rtx
+    except ImportError as e:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"CI must install tensorrt-rtx-cu13 for the engine build test: {e}")
+        pytest.skip(f"tensorrt_rtx not installed ({e}); pip install tensorrt-rtx-cu13")
+    return tensorrt_rtx

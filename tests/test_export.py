@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -32,17 +31,6 @@ from rmnet_sdk.metadata import ModelMetadata  # noqa: E402
 
 TOL = 1e-4
 RTX_AOT = ("sm86", "sm89", "sm120")
-
-
-def _require_rtx():
-    """tensorrt_rtx, or skip; with ``CI`` set a missing TensorRT-RTX fails instead."""
-    try:
-        import tensorrt_rtx
-    except ImportError as e:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI must install tensorrt-rtx-cu13 for the engine build test: {e}")
-        pytest.skip(f"tensorrt_rtx not installed ({e}); pip install tensorrt-rtx-cu13")
-    return tensorrt_rtx
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +186,9 @@ def test_fp16_gate_on_photos(fp16_export, exported) -> None:
 
 def test_rtx_ahead_of_time_fp16_engine(fp16_export, tmp_path: Path) -> None:
     """CI: build a fp16 engine for sm86/sm89/sm120 without a GPU and check IO/profiles."""
-    _require_rtx()
+    from conftest import require_rtx
+
+    require_rtx()
     engine = tmp_path / "rmnet.engine"
     req = EngineRequest(profiles=("1x256x256:1x256x256:4x1024x1024",
                                   "1x64x64:2x128x128:2x256x256"),

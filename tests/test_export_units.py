@@ -7,7 +7,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -856,18 +855,9 @@ def test_corrupt_engine_file_gives_engine_mismatch(mini_fp16: Path, tmp_path: Pa
 
 # -- TensorRT-RTX for real (ahead of time, no GPU needed) ----------------------------------------
 
-def require_rtx() -> Any:
-    """tensorrt_rtx, or skip; in CI (``CI`` set) a missing TensorRT-RTX fails instead."""
-    try:
-        import tensorrt_rtx
-    except ImportError as e:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI must install tensorrt-rtx-cu13 for the engine build test: {e}")
-        pytest.skip(f"tensorrt_rtx not installed ({e}); pip install tensorrt-rtx-cu13")
-    return tensorrt_rtx
-
-
 def test_rtx_engine_cache_for_real(mini_fp16: Path, tmp_path: Path) -> None:
+    from conftest import require_rtx
+
     require_rtx()
     cache = EngineCache(tmp_path / "rtx")
     req = EngineRequest(profiles=PROFILES, targets=("sm89",), flavour="tensorrt-rtx",

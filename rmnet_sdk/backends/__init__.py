@@ -121,12 +121,10 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
 
         return KerasBackend(model_path)
     if name == "tensorrt":
-        from ..models import DEFAULT_FP16, DEFAULT_FP32, MODELS_DIR
         from .tensorrt import TensorRTBackend
 
-        if model_path == MODELS_DIR / DEFAULT_FP32 and (MODELS_DIR / DEFAULT_FP16).is_file():
-            model_path = MODELS_DIR / DEFAULT_FP16  # the bundled model's TensorRT (fp16) form
-
+        # The bundled model's fp16 file is chosen by Inpainter(precision="auto"); a path given
+        # here runs in the precision its file holds.
         return TensorRTBackend(model_path, device=device)
     from .native import NativeBackend
 
