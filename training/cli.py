@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config field, e.g. --set gf=32 --set lambda_rm=0.4")
     p.add_argument("--steps", type=int, help="train until this many total steps")
     p.add_argument("--vgg-weights", help="'imagenet' (Keras cache), a .h5 path, or 'random'")
+    p.add_argument("--init-from", metavar="PATH",
+                   help="new run: start the generator from this .keras or .onnx file (fine-tune, "
+                        "e.g. rmnet_sdk/models/rmnet_default.onnx with --set freeze_batchnorm=all)")
     p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--export", help="also write the final generator to this .keras path")
     p.add_argument("--export-only", metavar="PATH",
@@ -72,7 +75,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     overrides = _parse_set(args.set)
     for attr, key in (("data", "data_dir"), ("val_data", "val_dir"), ("masks", "mask_dir"),
                       ("mask_polarity", "mask_polarity"), ("steps", "steps"),
-                      ("vgg_weights", "vgg_weights")):
+                      ("vgg_weights", "vgg_weights"), ("init_from", "init_from")):
         if getattr(args, attr) is not None:
             overrides[key] = getattr(args, attr)
     return TrainConfig.from_dict({**cfg.to_dict(), **overrides}).validate()

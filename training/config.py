@@ -18,7 +18,7 @@ from rmnet_sdk.errors import InvalidInputError
 #: Fields that do not change the trained model (paths, logging cadence) and stay out of the hash.
 _NON_RECIPE_FIELDS = frozenset({
     "data_dir", "val_dir", "mask_dir", "run_dir", "steps", "checkpoint_every", "sample_every",
-    "val_every", "log_every", "keep_checkpoints", "vgg_weights", "num_val_images",
+    "val_every", "log_every", "keep_checkpoints", "vgg_weights", "num_val_images", "init_from",
 })
 
 
@@ -43,6 +43,7 @@ class TrainConfig:
     gf: int = 64                        # generator width (paper: 64)
     df: int = 64                        # critic width
     mask_channel: bool = False          # feed the hole mask as a 4th input channel (not in paper)
+    init_from: str | None = None        # start the generator from this .keras/.onnx (fine-tune)
     # losses
     lambda_rm: float = 0.4              # L_G = (1-λ) L_p + λ L_rm
     perceptual_weight: float = 1.0      # multiplies the whole VGG term

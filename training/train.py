@@ -81,6 +81,13 @@ class Trainer:
                     if cfg.perceptual_weight > 0 else None)
         keras.utils.set_random_seed(cfg.seed)
         self.G = build_generator(cfg.gf, mask_channel=cfg.mask_channel)
+        checkpoint = latest_checkpoint(self.ckpt_dir) if resume else None
+        # Fine-tuning: the start weights matter only for a new run (a checkpoint holds them).
+        self.init_steps = 0
+        if cfg.init_from and checkpoint is None:
+            self._init_from(cfg.init_from)
+        elif (self.run_dir / "init.json").is_file():
+            self.init_steps = int(json.loads((self.run_dir / "init.json").read_text())["steps"])
         self.D = build_critic(cfg.image_size, cfg.df)
         self.g_opt = keras.optimizers.Adam(cfg.g_lr, beta_1=cfg.g_beta1)
         self.d_opt = keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.d_beta1)
@@ -100,12 +107,26 @@ class Trainer:
         self.step = 0
         self._writer = None
         self._baseline: dict[str, float] | None = None
-        if resume and (ckpt := latest_checkpoint(self.ckpt_dir)) is not None:
-            self.restore(ckpt)
+        if checkpoint is not None:
+            self.restore(checkpoint)
             self._record_config_change()
         else:
             save_config(cfg, self.run_dir / "config.json")
             (self.run_dir / "data_split.json").write_text(json.dumps(self.data_report, indent=1))
+
+    def _init_from(self, source: str) -> None:
+        """Load the generator's start weights (see :mod:`.warmstart`); ``init.json`` records
+        where they came from, and their steps count toward the exported model's."""
+        from .checkpoint import file_sha256
+        from .warmstart import load_initial_weights
+
+        meta = load_initial_weights(self.G, source, freeze_batchnorm=self.config.freeze_batchnorm)
+        self.init_steps = int(meta.training_steps)
+        record = {"path": str(source), "sha256": file_sha256(source), "steps": self.init_steps,
+                  "metadata": meta.to_dict()}
+        atomic_write_text(self.run_dir / "init.json", json.dumps(record, indent=1) + "\n")
+        log.info("generator starts from %s (%s %s, %d steps)", source, meta.name, meta.version,
+                 self.init_steps)
 
     # -- state --------------------------------------------------------------------------------
     def _groups(self) -> dict[str, list[Any]]:
@@ -242,7 +263,8 @@ class Trainer:
         """The generator as ``.keras`` with model metadata (resolution, gf, recipe hash...)."""
         cfg = self.config
         meta = ModelMetadata(resolution=cfg.image_size, gf=cfg.gf, mask_channel=cfg.mask_channel,
-                             config_hash=cfg.recipe_hash(), training_steps=self.step)
+                             config_hash=cfg.recipe_hash(),
+                             training_steps=self.init_steps + self.step)
         return save_generator(self.inference_generator, path or self.run_dir / "generator.keras", meta)
 
     def _keep_best(self, scores: dict[str, float], key: str = "val/psnr_hole") -> Path | None:
