@@ -135,6 +135,34 @@ def schedule_text(run_dir: Path) -> str:
     return ("The table shows the final config; it changed on resume " + "; ".join(parts) + ".")
 
 
+def lineage(run_dir: Path, installed: Path) -> dict[str, Any] | None:
+    """Where a fine-tuning run's generator started (``init.json``, written by ``--init-from``),
+    with that model's steps and hours when it is a bundled model (matched by sha256 against
+    ``installed``, the bundle.json of the installed model): the card counts both runs."""
+    path = run_dir / "init.json"
+    if not path.is_file():
+        return None
+    init = json.loads(path.read_text())
+    meta = init.get("metadata", {})
+    out = {"path": init["path"], "sha256": init["sha256"], "steps": int(init["steps"]),
+           "name": meta.get("name", "?"), "version": meta.get("version", "?"), "hours": None}
+    if installed.is_file():
+        bundle = json.loads(installed.read_text())
+        if any(f["sha256"] == init["sha256"] for f in bundle.get("files", {}).values()):
+            out["hours"] = bundle.get("training_hours")
+    return out
+
+
+def lineage_text(origin: dict[str, Any] | None) -> str:
+    if origin is None:
+        return ""
+    hours = "" if origin["hours"] is None else f", {origin['hours']:.1f} h"
+    return (f"The generator was fine-tuned from `{origin['path']}` ({origin['name']} "
+            f"{origin['version']}: {origin['steps']:,} steps{hours}; sha256 "
+            f"`{origin['sha256'][:16]}…`) with a fresh critic; the step and hour counts above "
+            "include that model's. ")
+
+
 def render_card(template: str, values: dict[str, str]) -> str:
     """``{{name}}`` placeholders -> values; an unknown or unfilled placeholder is an error."""
     def sub(m: re.Match[str]) -> str:
@@ -189,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     ev = _evaluate(stage, photos, stage / "eval")
     report_main([str(args.run_dir), str(stage / "training")])
     hours = training_hours(args.log)
+    origin = lineage(args.run_dir, MODELS_DIR / "bundle.json")
+    if hours is not None and origin is not None and origin["hours"] is not None:
+        hours += origin["hours"]
     files = {prec: stage / name for prec, name in BUNDLED.items()}
     bundle = {
         "version": args.version, "steps": steps, "training_hours": hours, "config": config,
+        "init": origin,
         "files": {name.name: {"bytes": name.stat().st_size, "sha256": sha256(name)}
                   for name in files.values()},
         "export": export_report, "eval": ev, "verdict": verdict(ev["table"]),
@@ -238,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "config_table": "| setting | value |\n| --- | --- |\n" + "\n".join(
             f"| `{k}` | `{json.dumps(config[k])}` |" for k in cfg_keys if k in config),
         "date": datetime.now().strftime("%Y-%m-%d"),
-        "schedule": schedule_text(args.run_dir),
+        "schedule": lineage_text(origin) + schedule_text(args.run_dir),
         "selection": (f"`{args.keras}` (chosen by the run's validation hole-PSNR, 16 validation "
                       "photos at 128², so the table below is mildly optimistic)"
                       if args.keras else "the run's latest checkpoint"),
