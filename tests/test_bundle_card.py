@@ -48,12 +48,24 @@ def test_lineage_counts_the_bundled_model_it_started_from(tmp_path: Path) -> Non
     installed.write_text(json.dumps({"training_hours": 3.5,
                                      "files": {"x.onnx": {"sha256": "cd" * 32}}}))
     assert bundle.lineage(run, installed)["hours"] is None  # not the installed model: unknown
-    installed.write_text(json.dumps({"training_hours": 3.5,
+    installed.write_text(json.dumps({"training_hours": 3.5, "schedule": "from step 4,001: x",
                                      "files": {"x.onnx": {"sha256": "ab" * 32}}}))
     origin = bundle.lineage(run, installed)
     assert origin["hours"] == 3.5 and origin["steps"] == 8250
     text = bundle.lineage_text(origin)
     assert "rmnet-default 0.2: 8,250 steps, 3.5 h" in text
+    assert "changed its config on resume from step 4,001: x." in text
+
+
+def test_schedule_from_config_changes(tmp_path: Path) -> None:
+    assert bundle.schedule_changes(tmp_path) is None
+    assert "first step to the last" in bundle.schedule_text(None)
+    with open(tmp_path / "config_changes.jsonl", "w") as f:
+        f.write(json.dumps({"step": 4001, "changes": {"ema_decay": {"from": 0.0, "to": 0.999}}}) + "\n")
+        f.write(json.dumps({"step": 6358, "changes": {"g_lr": {"from": 2e-4, "to": 5e-5}}}) + "\n")
+    changes = bundle.schedule_changes(tmp_path)
+    assert changes == "from step 4,001: `ema_decay` 0.0 → 0.999; from step 6,358: `g_lr` 0.0002 → 5e-05"
+    assert bundle.schedule_text(changes).endswith(changes + ".")
 
 
 def test_card_placeholders_must_all_be_filled() -> None:

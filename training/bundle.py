@@ -121,18 +121,25 @@ def _evaluate(stage: Path, photos: Path, out: Path) -> dict[str, Any]:
     return {"table": result.table, "images": len(images)}
 
 
-def schedule_text(run_dir: Path) -> str:
-    """The run's config changes on resume (config_changes.jsonl), one sentence per change."""
+def schedule_changes(run_dir: Path) -> str | None:
+    """The run's config changes on resume (config_changes.jsonl), e.g. "from step 4,001:
+    `ema_decay` 0.0 → 0.999; ..."; None when the config never changed."""
     path = run_dir / "config_changes.jsonl"
     if not path.is_file():
-        return "The config above was used from the first step to the last."
+        return None
     parts = []
     for line in path.read_text().splitlines():
         if line.strip():
             rec = json.loads(line)
             what = ", ".join(f"`{k}` {c['from']} → {c['to']}" for k, c in rec["changes"].items())
             parts.append(f"from step {rec['step']:,}: {what}")
-    return ("The table shows the final config; it changed on resume " + "; ".join(parts) + ".")
+    return "; ".join(parts) or None
+
+
+def schedule_text(changes: str | None) -> str:
+    if changes is None:
+        return "The config above was used from the first step to the last."
+    return f"The table shows the final config; it changed on resume {changes}."
 
 
 def lineage(run_dir: Path, installed: Path) -> dict[str, Any] | None:
@@ -145,11 +152,13 @@ def lineage(run_dir: Path, installed: Path) -> dict[str, Any] | None:
     init = json.loads(path.read_text())
     meta = init.get("metadata", {})
     out = {"path": init["path"], "sha256": init["sha256"], "steps": int(init["steps"]),
-           "name": meta.get("name", "?"), "version": meta.get("version", "?"), "hours": None}
+           "name": meta.get("name", "?"), "version": meta.get("version", "?"), "hours": None,
+           "schedule": None}
     if installed.is_file():
         bundle = json.loads(installed.read_text())
         if any(f["sha256"] == init["sha256"] for f in bundle.get("files", {}).values()):
             out["hours"] = bundle.get("training_hours")
+            out["schedule"] = bundle.get("schedule")
     return out
 
 
@@ -160,7 +169,9 @@ def lineage_text(origin: dict[str, Any] | None) -> str:
     return (f"The generator was fine-tuned from `{origin['path']}` ({origin['name']} "
             f"{origin['version']}: {origin['steps']:,} steps{hours}; sha256 "
             f"`{origin['sha256'][:16]}…`) with a fresh critic; the step and hour counts above "
-            "include that model's. ")
+            "include that model's. "
+            + (f"That model's run changed its config on resume {origin['schedule']}. "
+               if origin.get("schedule") else ""))
 
 
 def render_card(template: str, values: dict[str, str]) -> str:
@@ -223,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     files = {prec: stage / name for prec, name in BUNDLED.items()}
     bundle = {
         "version": args.version, "steps": steps, "training_hours": hours, "config": config,
-        "init": origin,
+        "init": origin, "schedule": schedule_changes(args.run_dir),
         "files": {name.name: {"bytes": name.stat().st_size, "sha256": sha256(name)}
                   for name in files.values()},
         "export": export_report, "eval": ev, "verdict": verdict(ev["table"]),
@@ -270,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "config_table": "| setting | value |\n| --- | --- |\n" + "\n".join(
             f"| `{k}` | `{json.dumps(config[k])}` |" for k in cfg_keys if k in config),
         "date": datetime.now().strftime("%Y-%m-%d"),
-        "schedule": lineage_text(origin) + schedule_text(args.run_dir),
+        "schedule": lineage_text(origin) + schedule_text(schedule_changes(args.run_dir)),
         "selection": (f"`{args.keras}` (chosen by the run's validation hole-PSNR, 16 validation "
                       "photos at 128², so the table below is mildly optimistic)"
                       if args.keras else "the run's latest checkpoint"),
