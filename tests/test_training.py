@@ -404,3 +404,43 @@ def test_frozen_batchnorm_keeps_its_statistics(tiny_image_dir: Path, tmp_path: P
     r = Trainer(_tiny(tiny_image_dir, freeze_batchnorm=which), tmp_path / "plain")
     r.fit(steps=2, progress=False)
     assert r.step == 2
+
+
+def test_ssim_loss_is_the_reported_hole_ssim() -> None:
+    """The optional SSIM term optimises exactly the metric that is reported (same window,
+    constants and borders as rmnet_sdk.metrics) on the composited output."""
+    from rmnet_sdk import metrics
+    from rmnet_sdk.training.losses import hole_ssim_loss, ssim_map
+
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 256, (2, 32, 40, 3)).astype(np.uint8)
+    out = np.clip(gt.astype(int) + rng.integers(-40, 41, gt.shape), 0, 255).astype(np.uint8)
+    holes = np.zeros((2, 32, 40), bool)
+    holes[0, 8:20, 10:30] = True
+    holes[1, 2:30, 5:15] = True
+    a, b = gt / 127.5 - 1.0, out / 127.5 - 1.0
+    s = keras.ops.convert_to_numpy(ssim_map(keras.ops.convert_to_tensor(b, "float32"),
+                                            keras.ops.convert_to_tensor(a, "float32")))
+    np.testing.assert_allclose(s[0], metrics.ssim_map(out[0], gt[0]), atol=2e-4)
+    for i in range(2):
+        loss = keras.ops.convert_to_numpy(hole_ssim_loss(
+            keras.ops.convert_to_tensor(a[i:i + 1], "float32"),
+            keras.ops.convert_to_tensor(b[i:i + 1], "float32"),
+            keras.ops.convert_to_tensor(holes[i:i + 1, ..., None], "float32")))
+        assert 1.0 - float(loss) == pytest.approx(metrics.ssim(gt[i], out[i], holes[i]), abs=2e-4)
+    same = hole_ssim_loss(keras.ops.convert_to_tensor(a[:1], "float32"),
+                          keras.ops.convert_to_tensor(a[:1], "float32"),
+                          keras.ops.convert_to_tensor(holes[:1, ..., None], "float32"))
+    assert float(keras.ops.convert_to_numpy(same)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_ssim_term_is_logged_and_trains(tiny_image_dir: Path, tmp_path: Path) -> None:
+    from rmnet_sdk.training.train import Trainer
+
+    t = Trainer(_tiny(tiny_image_dir, ssim_weight=2.0), tmp_path)
+    terms = t.train_step(t.train_data.batch(0))
+    assert 0.0 < terms["g_ssim_hole"] < 2.0
+    assert "g_ssim_hole" not in Trainer(_tiny(tiny_image_dir), tmp_path / "b").train_step(
+        t.train_data.batch(0))
+    with pytest.raises(InvalidInputError, match="ssim_weight"):
+        _tiny(tiny_image_dir, ssim_weight=-1.0)

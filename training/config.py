@@ -50,6 +50,7 @@ class TrainConfig:
     adv_weight: float = 1e-3            # weight of -D(I_out)
     l1_hole_weight: float = 0.0         # optional pixel terms for budget training
     l1_valid_weight: float = 0.0
+    ssim_weight: float = 0.0            # weight of 1 - SSIM over the hole (the ssim_hole metric)
     vgg_weights: str = "imagenet"       # "imagenet" (Keras cache) | path to .h5 | "random"
     # critic
     n_critic: int = 1
@@ -104,6 +105,8 @@ class TrainConfig:
             problems.append(f"freeze_batchnorm must be none|encoder|all, got {self.freeze_batchnorm!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.ssim_weight < 0:
+            problems.append(f"ssim_weight must be >= 0, got {self.ssim_weight}")
         for name in ("gf", "df", "batch_size", "n_critic", "steps"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -99,6 +99,51 @@ def masked_l1(a: Any, b: Any, weight_mask: Any) -> Any:
     return num / den
 
 
+def _ssim_kernel_1d() -> Any:
+    """The metrics module's Gaussian window (sigma 1.5, 11 taps), so the loss and the reported
+    SSIM are the same function."""
+    from rmnet_sdk.metrics import _KERNEL
+
+    return _KERNEL.astype("float32").reshape(-1)
+
+
+def ssim_map(a: Any, b: Any) -> Any:
+    """Per-pixel, per-channel SSIM of NHWC images in [-1, 1], with ``rmnet_sdk.metrics``'s
+    settings: Gaussian window, K1 0.01, K2 0.03, symmetric borders.
+
+    SSIM is not shift-invariant (its luminance term uses the means themselves), so the images go
+    back to [0, 1] first: the value then equals the metric's on 0..255 images."""
+    a = (a + 1.0) * 0.5
+    b = (b + 1.0) * 0.5
+    data_range = 1.0
+    k = _ssim_kernel_1d()
+    r = k.shape[0] // 2
+    channels = a.shape[-1]
+    kv = ops.cast(k.reshape(-1, 1, 1, 1).repeat(channels, axis=2), a.dtype)
+    kh = ops.cast(k.reshape(1, -1, 1, 1).repeat(channels, axis=2), a.dtype)
+
+    def blur(x: Any) -> Any:
+        x = ops.pad(x, [[0, 0], [r, r], [r, r], [0, 0]], mode="symmetric")
+        x = ops.depthwise_conv(x, kv, strides=1, padding="valid")
+        return ops.depthwise_conv(x, kh, strides=1, padding="valid")
+
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+    ux, uy = blur(a), blur(b)
+    vx = blur(a * a) - ux * ux
+    vy = blur(b * b) - uy * uy
+    vxy = blur(a * b) - ux * uy
+    return ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+
+
+def hole_ssim_loss(image: Any, output: Any, hole: Any) -> Any:
+    """``1 - mean SSIM over the hole pixels`` of the composited output: the reported
+    ``ssim_hole`` metric, as a loss (Zhao et al. 2017 pair SSIM with L1 for restoration)."""
+    s = ssim_map(output, image)
+    weight = ops.broadcast_to(hole, ops.shape(s))
+    return 1.0 - ops.sum(s * weight) / (ops.sum(weight) + 1e-6)
+
+
 def wasserstein_critic_loss(real_scores: Any, fake_scores: Any) -> Any:
     """The critic minimises ``E[D(fake)] - E[D(real)]``."""
     return ops.mean(fake_scores) - ops.mean(real_scores)

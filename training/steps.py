@@ -16,6 +16,7 @@ from keras import ops
 from .config import TrainConfig
 from .losses import (
     adversarial_generator_loss,
+    hole_ssim_loss,
     masked_l1,
     perceptual_and_reverse_mask_losses,
     wasserstein_critic_loss,
@@ -44,8 +45,12 @@ def generator_losses(cfg: TrainConfig, G: keras.Model, D: keras.Model, vgg: kera
         total = total + cfg.l1_hole_weight * l1_hole
     if cfg.l1_valid_weight:
         total = total + cfg.l1_valid_weight * l1_valid
+    terms = {}
+    if cfg.ssim_weight:  # only when used: the extra blurs are not free
+        terms["g_ssim_hole"] = hole_ssim_loss(images, out, holes)
+        total = total + cfg.ssim_weight * terms["g_ssim_hole"]
     return {"g_total": total, "g_perceptual": l_p, "g_reverse_mask": l_rm, "g_adversarial": adv,
-            "g_l1_hole": l1_hole, "g_l1_valid": l1_valid, "fake": ops.stop_gradient(out)}
+            "g_l1_hole": l1_hole, "g_l1_valid": l1_valid, **terms, "fake": ops.stop_gradient(out)}
 
 
 def make_steps(cfg: TrainConfig, G: keras.Model, D: keras.Model, vgg: keras.Model | None,
