@@ -123,6 +123,7 @@ def ssim_map(a: Any, b: Any) -> Any:
     kh = ops.cast(k.reshape(1, -1, 1, 1).repeat(channels, axis=2), a.dtype)
 
     def blur(x: Any) -> Any:
+        # (Keras's torch backend pads "symmetric" as "replicate": the image border differs)
         x = ops.pad(x, [[0, 0], [r, r], [r, r], [0, 0]], mode="symmetric")
         x = ops.depthwise_conv(x, kv, strides=1, padding="valid")
         return ops.depthwise_conv(x, kh, strides=1, padding="valid")
