@@ -30,8 +30,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto",
                    help="auto | tensorrt | onnxruntime | onnxruntime-cuda | keras | native")
     p.add_argument("--device", type=int, default=0, help="CUDA device index (GPU backends)")
-    p.add_argument("--strategy", default="resize", choices=["resize", "crop", "original"],
-                   help="size handling: resize (whole image at model resolution), crop (model-"
+    p.add_argument("--strategy", default="auto", choices=["auto", "resize", "crop", "original"],
+                   help="size handling: auto (original up to a short side of twice the model "
+                        "resolution, else resize), resize (whole image at model resolution), crop (model-"
                         "resolution crops around each hole: large photos, small holes), original "
                         "(full resolution, padded to a multiple of 16)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (ONNX Runtime)")

@@ -27,8 +27,13 @@ from .imaging import (
 )
 from .models import PRECISIONS, bundled_model, default_precision, resolve_model
 
-Strategy = Literal["resize", "crop", "original"]
-STRATEGIES: tuple[str, ...] = ("resize", "crop", "original")
+Strategy = Literal["auto", "resize", "crop", "original"]
+STRATEGIES: tuple[str, ...] = ("auto", "resize", "crop", "original")
+#: ``auto`` runs images at full resolution up to this multiple of the model resolution (short
+#: side), and resizes larger ones: on the validation photos (short side 384 = 1.5x the bundled
+#: model's 256) full resolution scored +0.22 dB hole-PSNR / +0.01 hole-SSIM over resize; much
+#: larger images would be far off the training scale (and slow), so they keep resize.
+AUTO_ORIGINAL_MAX_SCALE = 2.0
 COLORS: tuple[str, ...] = ("rgb", "bgr")
 
 
@@ -59,8 +64,10 @@ class Inpainter:
             ``"keras"``, ``"native"``. An explicit backend that cannot run raises
             :class:`~rmnet_sdk.errors.BackendUnavailableError`; it never falls back silently.
         device: CUDA device index for GPU backends.
-        strategy: how images whose size differs from the model's are handled: ``"resize"``
-            (whole image to model resolution and back), ``"crop"`` (one model-resolution crop
+        strategy: how images whose size differs from the model's are handled: ``"auto"``
+            (the default: ``"original"`` when the short side is at most twice the model
+            resolution, else ``"resize"``), ``"resize"`` (whole image to model resolution and
+            back), ``"crop"`` (one model-resolution crop
             around each hole cluster, with context margin: large photos with small holes),
             ``"original"`` (full resolution, padded to a multiple of 16).
         resolution: model input size for ``resize``/``crop`` (default: the model's own).
@@ -72,7 +79,7 @@ class Inpainter:
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None, backend: str = "auto",
-                 device: int = 0, strategy: Strategy = "resize", *, resolution: int | None = None,
+                 device: int = 0, strategy: Strategy = "auto", *, resolution: int | None = None,
                  crop_margin: int = 128, threads: int | None = None,
                  precision: str = "auto") -> None:
         _check_choice("strategy", strategy, STRATEGIES)
@@ -146,8 +153,16 @@ class Inpainter:
         self._execute(jobs)
         return [restore(img, hole, fill) for img, hole, fill, restore in finishers]
 
+    def resolve_strategy(self, height: int, width: int, strategy: str | None = None) -> str:
+        """The strategy that runs for an image of this size (``auto`` resolved)."""
+        strategy = strategy or self.strategy
+        if strategy != "auto":
+            return strategy
+        return "original" if min(height, width) <= AUTO_ORIGINAL_MAX_SCALE * self.resolution else "resize"
+
     def _jobs(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
               strategy: str) -> list[_Job]:
+        strategy = self.resolve_strategy(*hole.shape, strategy)
         if strategy == "original":
             return [_original_job(rgb, hole, fill)]
         if strategy == "crop":

@@ -61,7 +61,18 @@ def test_resize_strategy_matches_reference(toy_onnx: Path, inpainter: Inpainter)
                               "mask": small_hole[None, None].astype(np.float32)})
     up = from_model_range(upsample_prediction(pred[0].transpose(1, 2, 0), (100, 77)))
     expected = np.where(hole[..., None], up, img)
-    np.testing.assert_array_equal(inpainter.run(img, hole), expected)
+    np.testing.assert_array_equal(inpainter.run(img, hole, strategy="resize"), expected)
+
+
+@pytest.mark.parametrize(("size", "expected"), [((100, 77), "original"), ((128, 3000), "original"),
+                                                ((129, 200), "resize"), ((1024, 768), "resize")])
+def test_auto_strategy_is_original_up_to_twice_the_model_size(inpainter: Inpainter, size,
+                                                              expected: str) -> None:
+    assert inpainter.resolution == 64 and inpainter.strategy == "auto"
+    assert inpainter.resolve_strategy(*size) == expected
+    assert inpainter.resolve_strategy(*size, "crop") == "crop"
+    img, hole = _case(*size)
+    np.testing.assert_array_equal(inpainter.run(img, hole), inpainter.run(img, hole, strategy=expected))
 
 
 def test_original_strategy_runs_at_full_resolution(toy_onnx: Path, inpainter: Inpainter) -> None:
