@@ -66,7 +66,8 @@ class Inpainter:
         device: CUDA device index for GPU backends.
         strategy: how images whose size differs from the model's are handled: ``"auto"``
             (the default: ``"original"`` when the short side is at most twice the model
-            resolution, else ``"resize"``), ``"resize"`` (whole image to model resolution and
+            resolution and the backend can run that size -- a TensorRT engine only runs the
+            sizes of its optimisation profiles -- else ``"resize"``), ``"resize"`` (whole image to model resolution and
             back), ``"crop"`` (one model-resolution crop
             around each hole cluster, with context margin: large photos with small holes),
             ``"original"`` (full resolution, padded to a multiple of 16).
@@ -158,7 +159,11 @@ class Inpainter:
         strategy = strategy or self.strategy
         if strategy != "auto":
             return strategy
-        return "original" if min(height, width) <= AUTO_ORIGINAL_MAX_SCALE * self.resolution else "resize"
+        if min(height, width) > AUTO_ORIGINAL_MAX_SCALE * self.resolution:
+            return "resize"
+        # a TensorRT engine built for fixed sizes cannot run the padded full-resolution image
+        padded = (height + (-height) % 16, width + (-width) % 16)
+        return "original" if self.backend.accepts_size(*padded) else "resize"
 
     def _jobs(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
               strategy: str) -> list[_Job]:

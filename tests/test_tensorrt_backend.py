@@ -96,6 +96,9 @@ def test_inpainter_runs_through_tensorrt_logic(toy_onnx) -> None:
     imgs = np.random.default_rng(1).integers(0, 256, (5, 80, 60, 3), dtype=np.uint8)
     holes = np.zeros((5, 80, 60), bool)
     holes[:, 10:30, 10:40] = True
+    # the engine's only profile is the model size: "auto" must not pick full resolution
+    assert inp.resolve_strategy(80, 60) == "resize"
+    assert inp.backend.accepts_size(64, 64) and not inp.backend.accepts_size(80, 64)
     out = inp.run(imgs, holes)
     np.testing.assert_array_equal(out[~holes], imgs[~holes])
     assert [c[1][0] for c in fake.calls] == [2, 2, 1]

@@ -30,6 +30,11 @@ class Backend(ABC):
     #: largest batch one call accepts (``None`` = unlimited); larger batches are split by the caller
     max_batch: int | None = None
 
+    def accepts_size(self, height: int, width: int) -> bool:
+        """Whether one image of this (padded) size can run; engines with fixed optimisation
+        profiles say no outside them, graph runtimes take any multiple of 16."""
+        return True
+
     @abstractmethod
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``image`` [N,3,H,W] float32 in [-1,1], ``mask`` [N,1,H,W] float32 {0,1} (1 = hole)

@@ -175,6 +175,9 @@ class TensorRTBackend(Backend):
             raise EngineMismatchError(f"{path}: engine has no optimisation profile")
         self.max_batch = max(p.max[0] for p in self.profiles)
 
+    def accepts_size(self, height: int, width: int) -> bool:
+        return any(p.accepts_spatial(height, width) for p in self.profiles)
+
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         n, _, h, w = image.shape
         out = np.empty((n, 3, h, w), np.float32)
