@@ -162,8 +162,7 @@ class Inpainter:
         if min(height, width) > AUTO_ORIGINAL_MAX_SCALE * self.resolution:
             return "resize"
         # a TensorRT engine built for fixed sizes cannot run the padded full-resolution image
-        padded = (height + (-height) % 16, width + (-width) % 16)
-        return "original" if self.backend.accepts_size(*padded) else "resize"
+        return "original" if self.backend.accepts_size(*_padded_size(height, width)) else "resize"
 
     def _jobs(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
               strategy: str) -> list[_Job]:
@@ -213,10 +212,16 @@ def _resized_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
     return _Job(image, mask, _paste_region(fill, hole, box))
 
 
+def _padded_size(h: int, w: int) -> tuple[int, int]:
+    """The size ``original`` runs an ``h x w`` image at: the next multiples of 16."""
+    return h + (-h) % 16, w + (-w) % 16
+
+
 def _original_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> _Job:
     """Full resolution, padded (reflect) to a multiple of 16; the padding counts as known."""
     h, w = hole.shape
-    ph, pw = (-h) % 16, (-w) % 16
+    padded_h, padded_w = _padded_size(h, w)
+    ph, pw = padded_h - h, padded_w - w
     padded = cv2.copyMakeBorder(rgb, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else rgb
     padded_hole = np.pad(hole, ((0, ph), (0, pw)))
     image, mask = _model_tensors(padded, padded_hole)

@@ -99,14 +99,6 @@ def masked_l1(a: Any, b: Any, weight_mask: Any) -> Any:
     return num / den
 
 
-def _ssim_kernel_1d() -> Any:
-    """The metrics module's Gaussian window (sigma 1.5, 11 taps), so the loss and the reported
-    SSIM are the same function."""
-    from rmnet_sdk.metrics import _KERNEL
-
-    return _KERNEL.astype("float32").reshape(-1)
-
-
 def ssim_map(a: Any, b: Any) -> Any:
     """Per-pixel, per-channel SSIM of NHWC images in [-1, 1], with ``rmnet_sdk.metrics``'s
     settings: Gaussian window, K1 0.01, K2 0.03, symmetric borders.
@@ -115,8 +107,9 @@ def ssim_map(a: Any, b: Any) -> Any:
     back to [0, 1] first: the value then equals the metric's on 0..255 images."""
     a = (a + 1.0) * 0.5
     b = (b + 1.0) * 0.5
-    data_range = 1.0
-    k = _ssim_kernel_1d()
+    from rmnet_sdk.metrics import _K1, _K2, _KERNEL  # the reported metric's window and constants
+
+    k = _KERNEL.astype("float32").reshape(-1)
     r = k.shape[0] // 2
     channels = a.shape[-1]
     kv = ops.cast(k.reshape(-1, 1, 1, 1).repeat(channels, axis=2), a.dtype)
@@ -128,8 +121,7 @@ def ssim_map(a: Any, b: Any) -> Any:
         x = ops.depthwise_conv(x, kv, strides=1, padding="valid")
         return ops.depthwise_conv(x, kh, strides=1, padding="valid")
 
-    c1 = (0.01 * data_range) ** 2
-    c2 = (0.03 * data_range) ** 2
+    c1, c2 = _K1 ** 2, _K2 ** 2  # data range 1
     ux, uy = blur(a), blur(b)
     vx = blur(a * a) - ux * ux
     vy = blur(b * b) - uy * uy

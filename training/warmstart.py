@@ -67,21 +67,10 @@ def _from_keras(model: Any, path: Path) -> ModelMetadata:
 
 
 def _from_onnx(model: Any, path: Path) -> ModelMetadata:
-    import onnx
-    from onnx import numpy_helper
+    from rmnet_sdk.export.onnx import constant_tensors, load_onnx, read_onnx_metadata
 
-    from rmnet_sdk.export.onnx import read_onnx_metadata
-
-    try:
-        proto = onnx.load(str(path))
-    except Exception as e:  # onnx raises DecodeError and friends for corrupt files
-        raise ModelError(f"cannot read ONNX model {path}: {e}") from e
-    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
-    const = {}
-    for node in proto.graph.node:  # tf2onnx sometimes keeps weights as Constant nodes
-        if node.op_type == "Constant" and node.attribute:
-            const[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    tensors = {**const, **inits}
+    proto = load_onnx(path, check=False)  # corrupt file: ModelError
+    tensors = constant_tensors(proto.graph)
 
     convs: dict[str, list[np.ndarray]] = {}
     bn: dict[str, dict[str, np.ndarray]] = {}
@@ -126,18 +115,10 @@ def _from_onnx(model: Any, path: Path) -> ModelMetadata:
 
 
 def _check_parity(model: Any, path: Path, size: int = 64) -> None:
-    import keras
-    import onnxruntime as ort
+    from rmnet_sdk.export.onnx import check_parity
 
-    rng = np.random.default_rng(0)
-    image = rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-    hole = np.zeros((1, size, size, 1), np.float32)
-    hole[:, size // 4: size // 2, size // 4: 3 * size // 4] = 1.0
-    keras_out = keras.ops.convert_to_numpy(model([image, hole], training=False))
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {"image": image.transpose(0, 3, 1, 2), "mask": hole.transpose(0, 3, 1, 2)}
-    onnx_out = sess.run(None, feeds)[0].transpose(0, 2, 3, 1)
-    diff = float(np.max(np.abs(keras_out - onnx_out)))
+    diff = check_parity(model, path, sizes=((1, size, size),), tolerance=PARITY_TOLERANCE,
+                        raise_on_failure=False)[f"1x{size}x{size}"]
     if not diff <= PARITY_TOLERANCE:
         raise ModelError(f"importing {path} failed its check: Keras and ONNX Runtime differ by "
                          f"{diff:.3g} (limit {PARITY_TOLERANCE}); the graph is not the R-MNet "

@@ -125,7 +125,8 @@ def write_onnx_metadata(model: onnx.ModelProto, metadata: ModelMetadata) -> onnx
 
 # -- graph checks and rewrites -------------------------------------------------------------------
 
-def _constant_names(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+def constant_tensors(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Every constant of ``graph`` by tensor name: initializers and ``Constant`` node outputs."""
     consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.output:
@@ -138,7 +139,7 @@ def _constant_names(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
 def shape_specific_problems(model: onnx.ModelProto) -> list[str]:
     """Reasons why ``model`` would not be valid at other sizes than the one it was traced at."""
     graph = model.graph
-    consts = _constant_names(graph)
+    consts = constant_tensors(graph)
     problems: list[str] = []
     for node in graph.node:
         where = f"{node.op_type} node {node.name or node.output[0]!r}"
@@ -489,7 +490,7 @@ def rewrite_pool_before_affine(model: onnx.ModelProto) -> int:
     Returns how many MaxPools were moved.
     """
     graph = model.graph
-    consts = _constant_names(graph)
+    consts = constant_tensors(graph)
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
