@@ -18,15 +18,22 @@ from keras import layers, ops
 
 GENERATOR_NAME = "rmnet_generator"
 CRITIC_NAME = "rmnet_critic"
+UPSAMPLING_MODES = ("bilinear", "asymmetric")
 
 
 def build_generator(gf: int = 64, *, mask_channel: bool = False,
-                    name: str = GENERATOR_NAME) -> keras.Model:
+                    upsampling: str = "bilinear", name: str = GENERATOR_NAME) -> keras.Model:
     """The R-MNet generator: ``(image, mask) -> prediction`` (raw tanh output, any HxW % 16).
 
     The network sees only the masked image ``I_M = I * M`` with ``M = 1 - mask`` (and, when
     ``mask_channel`` is set, the hole mask as a 4th channel). Compositing happens outside.
+
+    ``upsampling`` is the decoder's x2 bilinear: ``"bilinear"`` (Keras 3, half-pixel centres) or
+    ``"asymmetric"`` (Keras 2 / TF 1 ``resize_bilinear``, which the reference implementation's
+    checkpoints were trained with; see :func:`upsample2x`).
     """
+    if upsampling not in UPSAMPLING_MODES:
+        raise ValueError(f"upsampling must be one of {UPSAMPLING_MODES}, got {upsampling!r}")
     image = keras.Input((None, None, 3), name="image")
     mask = keras.Input((None, None, 1), name="mask")
     valid = layers.Rescaling(-1.0, offset=1.0, name="valid_mask")(mask)  # M = 1 - hole
@@ -48,13 +55,31 @@ def build_generator(gf: int = 64, *, mask_channel: bool = False,
             x = layers.Dropout(0.5, seed=1, name=f"enc{i}_dropout")(x)
 
     for i, filters in enumerate((8 * gf, 4 * gf, 2 * gf, gf), start=1):
-        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{i}_up")(x)
+        x = upsample2x(x, upsampling, name=f"dec{i}_up")
         x = layers.Conv2D(filters, 3, padding="same", name=f"dec{i}_conv")(x)
         x = layers.ReLU(name=f"dec{i}_relu")(x)
         x = layers.BatchNormalization(momentum=0.8, name=f"dec{i}_bn")(x)
 
     prediction = layers.Conv2D(3, 3, padding="same", activation="tanh", name="prediction")(x)
     return keras.Model([image, mask], prediction, name=name)
+
+
+def upsample2x(x: Any, mode: str, *, name: str) -> Any:
+    """x2 bilinear upsampling, ``"bilinear"`` (half-pixel centres) or ``"asymmetric"``.
+
+    TF 1's ``resize_bilinear`` (no half-pixel centres) samples input pixel ``i / 2``: even outputs
+    copy a pixel, odd ones average two neighbours, and the last row and column repeat the edge.
+    Nearest x2 followed by a 2x2 stride-1 mean over the part of the window inside the image
+    computes exactly that with stock layers (the mean's "same" padding is not counted, on the
+    TensorFlow backend and in ONNX ``AveragePool``). Keras's torch backend pads an even window
+    with zeros that it then counts, so the asymmetric mode is refused there.
+    """
+    if mode == "bilinear":
+        return layers.UpSampling2D(2, interpolation="bilinear", name=name)(x)
+    if keras.backend.backend() == "torch":
+        raise ValueError("upsampling='asymmetric' needs the TensorFlow or JAX backend")
+    x = layers.UpSampling2D(2, interpolation="nearest", name=name)(x)
+    return layers.AveragePooling2D(2, strides=1, padding="same", name=f"{name}_mean")(x)
 
 
 def build_critic(image_size: int, df: int = 64, *, name: str = CRITIC_NAME) -> keras.Model:
