@@ -31,9 +31,15 @@ class ModelMetadata:
     layout: str = "NCHW"                  # ONNX/TensorRT layout (Keras is NHWC)
     gf: int = 0                           # generator width (0 = unknown)
     mask_channel: bool = False            # whether the net sees the mask as a 4th channel
+    prefill: bool = False                 # pyramid prefill + residual output inside the graph
     config_hash: str = ""                 # training recipe hash (TrainConfig.recipe_hash)
     source_sha256: str = ""               # sha256 of the source checkpoint / .keras file
     training_steps: int = 0
+    upsampling: str = "bilinear"          # decoder x2: "bilinear" (half-pixel) | "asymmetric" (TF 1)
+    # weights made outside rmnet-train (rmnet-import-reference): what they are, and which file
+    origin: str = ""                      # e.g. "reference R-MNet (Jam et al.), ..."; "" = trained here
+    origin_file: str = ""                 # that file's name (no directory)
+    origin_sha256: str = ""               # that file's sha256 (source_sha256 is the .keras one)
 
     def to_strings(self) -> dict[str, str]:
         """Flat ``str -> str`` form for ONNX ``metadata_props``."""
