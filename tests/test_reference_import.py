@@ -394,3 +394,75 @@ def test_cli(reference, tmp_path, capsys: pytest.CaptureFixture) -> None:
     assert report["metadata"]["origin_file"] == "weight_7.h5" and report["channels"] == "rgb"
     assert main([str(tmp_path / "missing.h5"), "-o", str(tmp_path / "n.keras")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# -- the whole chain: .h5 -> .keras -> ONNX -> fp16 -> TensorRT-RTX engine -> Inpainter -------------
+
+def test_reference_checkpoint_through_the_whole_pipeline(reference, tmp_path) -> None:
+    """An imported checkpoint exports like one of ours: ONNX parity (and parity with the
+    reference itself), the fp16 gates, an ahead-of-time TensorRT-RTX engine, and the SDK."""
+    pytest.importorskip("tf2onnx")
+    from rmnet_sdk import Inpainter
+    from rmnet_sdk.export import (
+        EngineRequest,
+        build_engine,
+        check_engine,
+        convert_fp16,
+        export_onnx,
+        read_onnx_metadata,
+    )
+    from rmnet_sdk.training.checkpoint import file_sha256
+    from rmnet_sdk.training.reference import import_reference_checkpoint
+
+    h5 = tmp_path / "weight_100.h5"
+    write_weights_only(h5, reference)
+    keras_path = import_reference_checkpoint(h5, tmp_path / "ref.keras", resolution=64).output
+    onnx_path = tmp_path / "ref.onnx"
+    report = export_onnx(keras_path, onnx_path, parity_sizes=[(1, 64, 64), (2, 48, 80)])
+    assert max(report.parity.values()) <= 1e-4, report.parity
+    assert report.node_counts.get("AveragePool") == 4  # the TF 1 upsampling, one per stage
+    meta = read_onnx_metadata(onnx_path)
+    assert meta.origin.startswith("reference R-MNet (Jam et al.)")
+    assert (meta.origin_file, meta.origin_sha256) == ("weight_100.h5", file_sha256(h5))
+    assert meta.source_sha256 == file_sha256(keras_path) and meta.resolution == 64
+
+    # ONNX Runtime (NCHW) against the Keras 3 re-implementation of the reference itself
+    import onnxruntime as ort
+
+    image, mask = _inputs(2, 64, 96, seed=4)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (pred,) = session.run(None, {"image": image.transpose(0, 3, 1, 2),
+                                 "mask": mask.transpose(0, 3, 1, 2)})
+    _, raw = reference.predict([image[..., ::-1], mask], verbose=0)
+    assert np.abs(pred.transpose(0, 2, 3, 1) - raw[..., ::-1]).max() <= 1e-4
+
+    # the SDK on ONNX Runtime: known pixels untouched, holes from the reference's weights
+    inp = Inpainter(onnx_path, backend="onnxruntime", strategy="original")
+    assert inp.backend.describe()["metadata"]["origin_file"] == "weight_100.h5"
+    rgb = np.random.default_rng(2).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    hole = mask[0, ..., 0] > 0
+    out = inp.run(rgb, hole)
+    np.testing.assert_array_equal(out[~hole], rgb[~hole])
+    x = (rgb[None].astype(np.float32) / 127.5 - 1.0)[..., ::-1]  # what the reference sees: BGR
+    combined, _ = reference.predict([x, hole[None, ..., None].astype(np.float32)], verbose=0)
+    expected = np.clip(np.round((combined[0, ..., 2::-1] + 1.0) * 127.5), 0, 255)
+    assert np.abs(out[hole].astype(int) - expected[hole]).max() <= 1
+
+    from rmnet_sdk.export.fp16 import DEFAULT_MIN_PSNR
+
+    fp16_path = tmp_path / "ref_fp16.onnx"
+    _, fp16 = convert_fp16(onnx_path, fp16_path, photos_dir="synthetic", n_photos=4)
+    assert fp16.nonfinite == 0 and fp16.psnr_min >= DEFAULT_MIN_PSNR
+    assert read_onnx_metadata(fp16_path) == meta
+
+    from conftest import require_rtx
+
+    require_rtx()
+    engine = tmp_path / "ref.engine"
+    sidecar = build_engine(fp16_path, engine, EngineRequest(
+        profiles=("1x64x64:1x256x256:2x512x512",), targets=("sm86", "sm120"),
+        flavour="tensorrt-rtx", optimization_level=1))
+    assert sidecar == check_engine(engine)
+    assert sidecar["precision"] == "fp16" and sidecar["compute_capability"] == ["8.6", "12.0"]
+    assert sidecar["metadata"]["origin_sha256"] == file_sha256(h5)
+    assert engine.stat().st_size == sidecar["engine_bytes"] > 0

@@ -70,15 +70,17 @@ def upsample2x(x: Any, mode: str, *, name: str) -> Any:
     TF 1's ``resize_bilinear`` (no half-pixel centres) samples input pixel ``i / 2``: even outputs
     copy a pixel, odd ones average two neighbours, and the last row and column repeat the edge.
     Nearest x2 followed by a 2x2 stride-1 mean over the part of the window inside the image
-    computes exactly that with stock layers (the mean's "same" padding is not counted, on the
-    TensorFlow backend and in ONNX ``AveragePool``). Keras's torch backend pads an even window
-    with zeros that it then counts, so the asymmetric mode is refused there.
+    computes exactly that with stock layers. The nearest x2 is ``interpolation="area"`` (equal to
+    nearest for an integer factor): Keras's ``"nearest"`` repeats rows with reshapes that pin the
+    traced size in ONNX, while ``"area"`` exports as a ``Resize`` with constant scales. The mean's
+    "same" padding is not counted on the TensorFlow backend and in ONNX ``AveragePool``; Keras's
+    torch backend pads an even window with zeros that it counts, so other backends are refused.
     """
     if mode == "bilinear":
         return layers.UpSampling2D(2, interpolation="bilinear", name=name)(x)
-    if keras.backend.backend() == "torch":
-        raise ValueError("upsampling='asymmetric' needs the TensorFlow or JAX backend")
-    x = layers.UpSampling2D(2, interpolation="nearest", name=name)(x)
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError("upsampling='asymmetric' needs the TensorFlow backend")
+    x = layers.UpSampling2D(2, interpolation="area", name=name)(x)
     return layers.AveragePooling2D(2, strides=1, padding="same", name=f"{name}_mean")(x)
 
 
