@@ -1,8 +1,12 @@
 """Checkpoints: every variable of the run (networks, optimisers, RNG states) in one ``.npz``.
 
 Written atomically (temp file + rename) so an interrupted save never corrupts the latest good
-checkpoint; ``checkpoint.json`` names the newest one. Restoring checks that every variable's
-path and shape match, so a checkpoint from another recipe fails loudly instead of half-loading.
+checkpoint; ``checkpoint.json`` names the newest one. A checkpoint that is missing, truncated or
+corrupt all the same (a full disk, a copy cut short, a hand-deleted file) is skipped with a
+warning in favour of the newest readable older one: a run never silently starts again from step 0,
+and pruning only ever removes checkpoints older than the one just written. Restoring checks that
+every variable's path and shape match, so a checkpoint from another recipe fails loudly instead
+of half-loading.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -21,7 +26,10 @@ from rmnet_sdk._fileio import atomic_path, atomic_write_bytes, atomic_write_text
 from rmnet_sdk.errors import ModelError
 from rmnet_sdk.metadata import KERAS_MEMBER, ModelMetadata
 
+log = logging.getLogger("rmnet_sdk.training")
+
 INDEX_FILE = "checkpoint.json"
+_CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)\.npz")
 _AUTO_SUFFIX = re.compile(r"_\d+(?=/|$)")
 
 
@@ -51,20 +59,84 @@ def save_checkpoint(directory: str | Path, step: int, groups: dict[str, list[Any
     path = directory / f"ckpt-{step:08d}.npz"
     atomic_write_bytes(path, buf.getvalue())
     atomic_write_text(directory / INDEX_FILE, json.dumps({"latest": path.name, "step": step}) + "\n")
-    old = sorted(directory.glob("ckpt-*.npz"))[:-keep] if keep > 0 else []
-    for p in old:
-        if p != path:
-            p.unlink(missing_ok=True)
+    # Only checkpoints older than this one are pruned: a newer file (left by a run that resumed
+    # from an older checkpoint because the newest was unreadable) is not this save's to delete.
+    older = [p for s, p in list_checkpoints(directory) if s < step]
+    for p in older[max(keep - 1, 0):] if keep > 0 else []:
+        p.unlink(missing_ok=True)
     return path
 
 
-def latest_checkpoint(directory: str | Path) -> Path | None:
-    """The newest checkpoint named by ``checkpoint.json`` (or ``None`` when there is none)."""
-    index = Path(directory) / INDEX_FILE
+def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every ``ckpt-<step>.npz`` in ``directory``, newest first."""
+    found = []
+    for p in Path(directory).glob("ckpt-*.npz"):
+        match = _CHECKPOINT_NAME.fullmatch(p.name)
+        if match and p.is_file():
+            found.append((int(match.group(1)), p))
+    return sorted(found, reverse=True)
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be restored (truncated, a failed CRC, no training state), or ``None``.
+
+    Reads the whole file once: a checkpoint cut short at any byte fails here rather than halfway
+    through assigning variables."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "__state__.npy" not in zf.namelist():
+                return "it holds no training state"
+            bad = zf.testzip()
+            if bad is not None:
+                return f"{bad} fails its CRC check"
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(bytes(data["__state__"]).decode())
+        if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+            return "its training state has no step"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # JSONDecodeError is a ValueError
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _indexed_name(directory: Path) -> str | None:
+    index = directory / INDEX_FILE
     if not index.is_file():
         return None
-    path = Path(directory) / json.loads(index.read_text())["latest"]
-    return path if path.is_file() else None
+    try:
+        return str(json.loads(index.read_text())["latest"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("%s is unreadable (%s): looking for checkpoints by name", index, e)
+        return None
+
+
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest checkpoint that can be restored, or ``None`` when ``directory`` has none.
+
+    Normally the one ``checkpoint.json`` names. When that file is missing, truncated or corrupt,
+    or the index itself is gone, the newest readable ``ckpt-*.npz`` is used instead, with a
+    warning naming what was skipped. Raises :class:`ModelError` when checkpoints exist but none
+    can be read: starting again from step 0 would silently throw the run away."""
+    directory = Path(directory)
+    candidates = list_checkpoints(directory)
+    named = _indexed_name(directory)
+    if named is not None and not (directory / named).is_file():
+        log.warning("%s names %s, which is missing", directory / INDEX_FILE, named)
+    elif named is None and candidates and not (directory / INDEX_FILE).exists():
+        log.warning("%s is missing: looking for checkpoints by name", directory / INDEX_FILE)
+    skipped = []
+    for _, path in candidates:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            if skipped or (named is not None and path.name != named):
+                log.warning("resuming from %s, the newest readable checkpoint%s", path.name,
+                            f" (skipped: {'; '.join(skipped)})" if skipped else "")
+            return path
+        log.warning("checkpoint %s cannot be read (%s): trying an older one", path, problem)
+        skipped.append(f"{path.name}: {problem}")
+    if skipped:
+        raise ModelError(f"none of the {len(skipped)} checkpoints in {directory} can be read "
+                         f"({'; '.join(skipped)}); move them away, or start over with --no-resume")
+    return None
 
 
 def load_checkpoint(path: str | Path, groups: dict[str, list[Any]], *,
