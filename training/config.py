@@ -19,6 +19,7 @@ from rmnet_sdk.errors import InvalidInputError
 _NON_RECIPE_FIELDS = frozenset({
     "data_dir", "val_dir", "mask_dir", "run_dir", "steps", "checkpoint_every", "sample_every",
     "val_every", "log_every", "keep_checkpoints", "vgg_weights", "num_val_images", "init_from",
+    "model_resolution",
 })
 
 
@@ -31,6 +32,10 @@ class TrainConfig:
     val_dir: str | None = None          # separate validation folder; else a split of data_dir
     val_fraction: float = 0.1           # by file-name hash, stable when files are added
     image_size: int = 256               # training resolution (multiple of 16)
+    model_resolution: int = 256         # the exported model's working resolution (metadata
+    #                                     `resolution`, what `auto` and `resize` run at); not
+    #                                     image_size: a net trained on 128-px crops fills
+    #                                     photos better at 256 than at its crop size
     crop: str = "random-resized"        # "random-resized" | "random" | "resize" | "center"
     min_crop_fraction: float = 0.5      # random-resized: crop side >= this * short side
     max_crop_fraction: float = 1.0      # random-resized: crop side <= this * short side
@@ -87,6 +92,9 @@ class TrainConfig:
         problems = []
         if self.image_size % 16 or self.image_size < 16:
             problems.append(f"image_size must be a positive multiple of 16, got {self.image_size}")
+        if self.model_resolution % 16 or self.model_resolution < 16:
+            problems.append("model_resolution must be a positive multiple of 16, got "
+                            f"{self.model_resolution}")
         if self.crop not in ("random-resized", "random", "resize", "center"):
             problems.append(f"crop must be random-resized|random|resize|center, got {self.crop!r}")
         if self.mask_polarity not in ("white-hole", "black-hole"):
@@ -150,8 +158,8 @@ PRESETS: dict[str, dict[str, Any]] = {
                 l1_valid_weight=1.0, mask_channel=True, critic_constraint="gp", n_critic=1,
                 d_lr=1e-4, g_lr=2e-4, g_beta1=0.5, d_beta1=0.5),
     # Tiny settings for tests and smoke runs.
-    "tiny": dict(gf=8, df=8, image_size=64, batch_size=4, steps=30, vgg_weights="random",
-                 checkpoint_every=10, sample_every=10, val_every=10, num_val_images=4),
+    "tiny": dict(gf=8, df=8, image_size=64, model_resolution=64, batch_size=4, steps=30,
+                 vgg_weights="random", checkpoint_every=10, sample_every=10, val_every=10, num_val_images=4),
 }
 
 

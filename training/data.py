@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ def load_images(files: Sequence[Path], *, min_side: int) -> tuple[list[np.ndarra
     for f in files:
         try:
             img = read_image(f)
-        except ImageReadError:
+        except ImageReadError as e:
+            logging.getLogger("rmnet_sdk.training").warning("skipping a training image: %s", e)
             failed.append(str(f))
             continue
         h, w = img.shape[:2]

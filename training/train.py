@@ -7,9 +7,11 @@ exactly the step an uninterrupted one would have taken.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,7 @@ class Trainer:
         self.vgg = (build_vgg_features(cfg.vgg_weights, seed=cfg.seed)
                     if cfg.perceptual_weight > 0 else None)
         keras.utils.set_random_seed(cfg.seed)
-        self.G = build_generator(cfg.gf, mask_channel=cfg.mask_channel)
+        self.G = build_generator(cfg.gf, mask_channel=cfg.mask_channel, prefill=cfg.prefill)
         checkpoint = latest_checkpoint(self.ckpt_dir) if resume else None
         # Fine-tuning: the start weights matter only for a new run (a checkpoint holds them).
         self.init_steps = 0
@@ -100,11 +102,12 @@ class Trainer:
         # Built after G, D and the optimisers, so enabling it leaves their initialisation alone.
         self.G_ema = None
         if cfg.ema_decay > 0:
-            self.G_ema = build_generator(cfg.gf, mask_channel=cfg.mask_channel)
+            self.G_ema = build_generator(cfg.gf, mask_channel=cfg.mask_channel, prefill=cfg.prefill)
             self.G_ema.set_weights(self.G.get_weights())
         self.generator_step, self.critic_step = make_steps(cfg, self.G, self.D, self.vgg,
                                                            self.g_opt, self.d_opt)
         self.step = 0
+        self.partial_step = False
         self._writer = None
         self._baseline: dict[str, float] | None = None
         if checkpoint is not None:
@@ -197,12 +200,35 @@ class Trainer:
         log.info("resumed from %s at step %d", path, self.step)
 
     # -- one step -----------------------------------------------------------------------------
+    def lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at ``step``: 1 for "constant"; for "cosine" a half cosine
+        from 1 at step 0 to ``lr_final_fraction`` at ``steps`` (flat after)."""
+        cfg = self.config
+        if cfg.lr_schedule == "constant":
+            return 1.0
+        t = min(max(step / max(cfg.steps, 1), 0.0), 1.0)
+        return cfg.lr_final_fraction + (1.0 - cfg.lr_final_fraction) * 0.5 * (1.0 + np.cos(np.pi * t))
+
+    def _apply_lr_schedule(self) -> None:
+        if self.config.lr_schedule == "constant":
+            return
+        factor = self.lr_factor(self.step)
+        self.g_opt.learning_rate = self.config.g_lr * factor
+        self.d_opt.learning_rate = self.config.d_lr * factor
+
     def train_step(self, batch: Batch) -> dict[str, float]:
+        """One generator step, its critic steps and the weight average, then ``step += 1``.
+
+        ``partial_step`` is true while variables are being updated: an exception escaping from
+        here leaves the generator one update ahead of the critic and the counter, a state no
+        uninterrupted run passes through, so it must never be checkpointed."""
         from keras import ops
 
         images = ops.convert_to_tensor(batch.images)
         holes = ops.convert_to_tensor(batch.holes)
         noise = ops.convert_to_tensor(batch.noise)
+        self._apply_lr_schedule()
+        self.partial_step = True
         terms: dict[str, Any] = dict(self.generator_step(images, holes))
         fake = terms.pop("fake")
         if self.config.adv_weight > 0:  # no adversarial term: the critic would be dead weight
@@ -211,6 +237,7 @@ class Trainer:
         if self.G_ema is not None:
             self._update_ema()
         self.step += 1
+        self.partial_step = False
         return {k: float(ops.convert_to_numpy(v)) for k, v in terms.items()}
 
     # -- evaluation ---------------------------------------------------------------------------
@@ -260,9 +287,11 @@ class Trainer:
         self._writer.flush()
 
     def export_generator(self, path: str | Path | None = None) -> Path:
-        """The generator as ``.keras`` with model metadata (resolution, gf, recipe hash...)."""
+        """The generator as ``.keras`` with model metadata (gf, recipe hash...); its resolution is
+        the config's ``model_resolution``, which exports inherit unless given ``--resolution``."""
         cfg = self.config
-        meta = ModelMetadata(resolution=cfg.image_size, gf=cfg.gf, mask_channel=cfg.mask_channel,
+        meta = ModelMetadata(resolution=cfg.model_resolution, gf=cfg.gf,
+                             mask_channel=cfg.mask_channel or cfg.prefill, prefill=cfg.prefill,
                              config_hash=cfg.recipe_hash(),
                              training_steps=self.init_steps + self.step)
         return save_generator(self.inference_generator, path or self.run_dir / "generator.keras", meta)
@@ -285,52 +314,115 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, steps: int | None = None, *, progress: bool = True) -> dict[str, float]:
-        """Train until ``steps`` total steps (default: the config's); Ctrl-C saves and returns."""
+        """Train until ``steps`` total steps (default: the config's).
+
+        Ctrl-C (SIGINT) or SIGTERM lets the current step finish, with its validation and
+        samples, then saves a checkpoint and returns: the checkpoint is a state an uninterrupted
+        run passes through, so a resume continues bit for bit. A second signal stops at once;
+        a step cut off halfway is then dropped (nothing is saved, the last checkpoint stays)."""
         from tqdm.auto import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
         cfg = self.config
         end = steps if steps is not None else cfg.steps
         last: dict[str, float] = {}
         if self.step >= end:
             return last
-        previous = signal.getsignal(signal.SIGTERM)
-        try:
-            signal.signal(signal.SIGTERM, _raise_interrupt)
-        except ValueError:  # not the main thread
-            previous = None
+        stop = _StopRequest()
+        previous = stop.install()
         bar = tqdm(total=end, initial=self.step, disable=not progress, unit="step",
                    desc="training", dynamic_ncols=True)
+        saved_at = -1
         try:
-            if keras_backend() == "tensorflow":
-                ds = self.train_data.tf_dataset(self.step, end)
-                batches = (Batch(*(t.numpy() for t in item)) for item in ds)
-            else:
-                batches = self.train_data.batches(self.step, end)
-            for batch in batches:
-                last = self.train_step(batch)
-                bar.update(1)
-                bar.set_postfix(g=f"{last['g_total']:.3g}", d=f"{last.get('d_total', 0.0):.3g}")
-                if self.step % cfg.log_every == 0:
-                    self._log_scalars(last)
-                if self.step % cfg.val_every == 0 or self.step == end:
-                    scores = self.validate()
-                    self._log_scalars(scores)
-                    log.info("step %d: %s", self.step,
-                             ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if "hole" in k))
-                    self._keep_best(scores)
-                if self.step % cfg.sample_every == 0 or self.step == end:
-                    self.save_samples()
-                if self.step % cfg.checkpoint_every == 0 or self.step == end:
-                    self.save()
+            # Log lines go above the bar instead of into it (tqdm.write for the root logger's
+            # console handlers, restored afterwards).
+            with logging_redirect_tqdm() if progress else contextlib.nullcontext():
+                self._log_known_tf_messages()
+                if keras_backend() == "tensorflow":
+                    ds = self.train_data.tf_dataset(self.step, end)
+                    batches = (Batch(*(t.numpy() for t in item)) for item in ds)
+                else:
+                    batches = self.train_data.batches(self.step, end)
+                for batch in batches:
+                    last = self.train_step(batch)
+                    bar.update(1)
+                    bar.set_postfix(g=f"{last['g_total']:.3g}", d=f"{last.get('d_total', 0.0):.3g}")
+                    if self.step % cfg.log_every == 0:
+                        self._log_scalars(last)
+                    if self.step % cfg.val_every == 0 or self.step == end:
+                        scores = self.validate()
+                        self._log_scalars(scores)
+                        log.info("step %d: %s", self.step,
+                                 ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if "hole" in k))
+                        self._keep_best(scores)
+                    if self.step % cfg.sample_every == 0 or self.step == end:
+                        self.save_samples()
+                    if self.step % cfg.checkpoint_every == 0 or self.step == end:
+                        self.save()
+                        saved_at = self.step
+                    if stop.signal is not None:
+                        log.warning("%s: stopped after step %d", stop.signal, self.step)
+                        break
         except KeyboardInterrupt:
-            log.warning("interrupted at step %d: saving a checkpoint", self.step)
-            self.save()
+            if self.partial_step:
+                log.warning("interrupted inside step %d: its partial update is dropped and nothing "
+                            "is saved; a resume continues from the last checkpoint", self.step + 1)
+                return last
+            log.warning("interrupted at step %d", self.step)
         finally:
             bar.close()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            stop.restore(previous)
+        if saved_at != self.step:
+            self.save()
         self.export_generator()
         return last
+
+    def _log_known_tf_messages(self) -> None:
+        """Say what TensorFlow's one alarming-looking but harmless message means, once per run.
+
+        Grappler's remapper tries to fuse the critic's Conv2D+BiasAdd+LeakyRelu, finds that the
+        gradient needs the unfused BiasAdd, and prints an ERROR line; the meta-optimiser then
+        keeps that graph as it was before the remapper pass (unfused, same numbers). TensorFlow
+        has no knob for one message: TF_CPP_MIN_LOG_LEVEL=3 would hide every real error with it,
+        so it is explained instead."""
+        if keras_backend() == "tensorflow" and self.config.adv_weight > 0:
+            log.info("TensorFlow may print 'remapper failed: ... LeakyReluGrad ... missing node' "
+                     "while compiling the critic step: a harmless graph-optimiser notice (the "
+                     "critic graph runs without that fusion), not a training error")
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM handler that asks the training loop to stop after the current step.
+
+    A second signal raises KeyboardInterrupt at once (for a step that hangs)."""
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.signal is not None:
+            raise KeyboardInterrupt(name)
+        self.signal = name
+        log.warning("%s: finishing the current step, then saving a checkpoint (send it again to "
+                    "stop at once without saving)", name)
+
+    def install(self) -> dict[int, Any] | None:
+        """Install for SIGINT and SIGTERM; the previous handlers, or ``None`` off the main thread
+        (where Python delivers no signals anyway)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = {s: signal.getsignal(s) for s in self._SIGNALS}
+        for s in self._SIGNALS:
+            signal.signal(s, self)
+        return previous
+
+    @staticmethod
+    def restore(previous: dict[int, Any] | None) -> None:
+        for s, handler in (previous or {}).items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def keras_backend() -> str:
@@ -338,6 +430,3 @@ def keras_backend() -> str:
 
     return keras.backend.backend()
 
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
