@@ -398,7 +398,8 @@ def test_cli(reference, tmp_path, capsys: pytest.CaptureFixture) -> None:
 
 # -- the whole chain: .h5 -> .keras -> ONNX -> fp16 -> TensorRT-RTX engine -> Inpainter -------------
 
-def test_reference_checkpoint_through_the_whole_pipeline(reference, tmp_path) -> None:
+def test_reference_checkpoint_through_the_whole_pipeline(reference, tmp_path,
+                                                        capsys: pytest.CaptureFixture) -> None:
     """An imported checkpoint exports like one of ours: ONNX parity (and parity with the
     reference itself), the fp16 gates, an ahead-of-time TensorRT-RTX engine, and the SDK."""
     pytest.importorskip("tf2onnx")
@@ -447,6 +448,23 @@ def test_reference_checkpoint_through_the_whole_pipeline(reference, tmp_path) ->
     combined, _ = reference.predict([x, hole[None, ..., None].astype(np.float32)], verbose=0)
     expected = np.clip(np.round((combined[0, ..., 2::-1] + 1.0) * 127.5), 0, 255)
     assert np.abs(out[hole].astype(int) - expected[hole]).max() <= 1
+    try:
+        from rmnet_sdk import _native
+    except ImportError:  # CI builds it
+        _native = None
+    if _native is not None and _native.WITH_OPENCV:  # the C++ runtime (OpenCV DNN) agrees
+        native = Inpainter(onnx_path, backend="native", strategy="original").run(rgb, hole)
+        assert np.abs(native.astype(int) - out.astype(int)).max() <= 1
+    # `rmnet info` says where the weights come from
+    import json
+
+    from rmnet_sdk.cli import main as rmnet_main
+
+    capsys.readouterr()
+    assert rmnet_main(["info", "--model", str(onnx_path), "--backend", "onnxruntime",
+                       "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["model"]["metadata"]
+    assert info["origin"] == meta.origin and info["origin_sha256"] == file_sha256(h5)
 
     from rmnet_sdk.export.fp16 import DEFAULT_MIN_PSNR
 
