@@ -41,7 +41,7 @@ HOLE_RATIO_BUCKETS: tuple[tuple[float, float], ...] = (
 )
 
 #: Mask kinds the generators and :class:`MaskSampler` know ("mixed" picks one of them per mask).
-MASK_KINDS: tuple[str, ...] = ("strokes", "irregular", "boxes")
+MASK_KINDS: tuple[str, ...] = ("strokes", "irregular", "boxes", "thin", "text")
 
 
 # -- conversion and validation -------------------------------------------------------------------
@@ -321,6 +321,43 @@ def _draw_box(canvas: np.ndarray, rng: np.random.Generator, scale: float, mul: f
         canvas[y0:y0 + bh, x0:x0 + bw] = 255
 
 
+def _draw_thin_stroke(canvas: np.ndarray, rng: np.random.Generator, scale: float,
+                      mul: float = 1.0) -> None:
+    """One scratch: a gently curving polyline 1..5 px wide at 256x256 (``scale = min(h, w) / 256``).
+
+    Thin strokes are where a model that learned "holes are zeros" leaves a mask-shaped ghost, so
+    they get their own kind."""
+    h, w = canvas.shape
+    n = int(rng.integers(3, 9))
+    heading = rng.uniform(0.0, 2 * math.pi) + np.cumsum(rng.normal(0.0, 0.35, n - 1))
+    step = rng.uniform(20.0, 70.0, n - 1) * scale * math.sqrt(mul)
+    start = rng.uniform((0.0, 0.0), (w, h))
+    xs = _fold(start[0] + np.concatenate(([0.0], np.cumsum(step * np.cos(heading)))), w)
+    ys = _fold(start[1] + np.concatenate(([0.0], np.cumsum(step * np.sin(heading)))), h)
+    pts = np.stack([xs, ys], axis=1).round().astype(np.int32)
+    width = max(1, round(float(rng.uniform(1.0, 5.0)) * scale * mul))
+    cv2.polylines(canvas, [pts.reshape(-1, 1, 2)], False, 255, thickness=width,
+                  lineType=cv2.LINE_8)
+
+
+_TEXT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+               cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN)
+_TEXT_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@&"
+
+
+def _draw_text(canvas: np.ndarray, rng: np.random.Generator, scale: float,
+               mul: float = 1.0) -> None:
+    """One watermark-like word: 2..10 random characters in a Hershey font, 1..4 px strokes at
+    256x256, anywhere in the image (it may run off the border, as real captions do)."""
+    h, w = canvas.shape
+    word = "".join(_TEXT_ALPHABET[i] for i in rng.integers(len(_TEXT_ALPHABET), size=int(rng.integers(2, 11))))
+    font = _TEXT_FONTS[int(rng.integers(len(_TEXT_FONTS)))]
+    size = float(rng.uniform(0.4, 1.6)) * scale * math.sqrt(mul)
+    thickness = max(1, round(float(rng.uniform(1.0, 4.0)) * scale * math.sqrt(mul)))
+    org = (int(rng.integers(-w // 8, w)), int(rng.integers(0, h + h // 8)))
+    cv2.putText(canvas, word, org, font, size, 255, thickness, cv2.LINE_8)
+
+
 def _scales(shape: tuple[int, int]) -> tuple[float, float]:
     """(QD scale relative to 512, LaMa scale relative to 256)."""
     s = min(shape)
@@ -332,6 +369,10 @@ def _draw_primitive(kind: str, canvas: np.ndarray, rng: np.random.Generator, ind
     qd, lama = _scales(canvas.shape)
     if kind == "strokes":
         _draw_qd_stroke(canvas, rng, qd, mul)
+    elif kind == "thin":
+        _draw_thin_stroke(canvas, rng, lama, mul)
+    elif kind == "text":
+        _draw_text(canvas, rng, lama, mul)
     elif kind == "irregular":
         _draw_lama_stroke(canvas, rng, index, lama, mul)
     else:
@@ -394,8 +435,26 @@ def boxes_mask(shape: tuple[int, int], rng: np.random.Generator, *, min_times: i
     return canvas.astype(bool)
 
 
+def thin_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """3..12 thin scratches (1..5 px at 256x256, scaled by ``min(h, w) / 256``)."""
+    canvas = _canvas(shape)
+    _, lama = _scales(canvas.shape)
+    for _ in range(int(rng.integers(3, 13))):
+        _draw_thin_stroke(canvas, rng, lama)
+    return canvas.astype(bool)
+
+
+def text_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """1..5 words of watermark- or caption-like text (Hershey fonts, random size and weight)."""
+    canvas = _canvas(shape)
+    _, lama = _scales(canvas.shape)
+    for _ in range(int(rng.integers(1, 6))):
+        _draw_text(canvas, rng, lama)
+    return canvas.astype(bool)
+
+
 def mixed_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """One of the three generators, picked uniformly (LaMa's "mixed" generator, equal weights)."""
+    """One of the generators, picked uniformly (as LaMa's "mixed" generator, equal weights)."""
     kind = MASK_KINDS[int(rng.integers(len(MASK_KINDS)))]
     return GENERATORS[kind](shape, rng)
 
@@ -404,6 +463,8 @@ GENERATORS: dict[str, Callable[..., np.ndarray]] = {
     "strokes": strokes_mask,
     "irregular": irregular_mask,
     "boxes": boxes_mask,
+    "thin": thin_mask,
+    "text": text_mask,
     "mixed": mixed_mask,
 }
 
@@ -566,5 +627,7 @@ __all__ = [
     "read_mask",
     "resize_hole_mask",
     "strokes_mask",
+    "text_mask",
+    "thin_mask",
     "write_mask",
 ]

@@ -210,7 +210,7 @@ def test_dilate_grows_by_a_disc() -> None:
 
 @pytest.mark.parametrize("kind", sorted(M.GENERATORS))
 def test_generators_deterministic_and_well_formed(kind: str) -> None:
-    assert set(M.GENERATORS) == {"strokes", "irregular", "boxes", "mixed"}
+    assert set(M.GENERATORS) == {"strokes", "irregular", "boxes", "thin", "text", "mixed"}
     for shape in [(128, 128), (96, 160), (20, 15)]:
         a = M.make_mask(kind, shape, 42)
         b = M.GENERATORS[kind](shape, np.random.default_rng(42))

@@ -209,6 +209,8 @@ def load_generator(path: str | Path) -> Any:
     """Load a generator saved by :func:`save_generator` (Keras ``safe_mode`` stays on)."""
     import keras
 
+    from . import layers  # noqa: F401  (registers the prefill generator's layers)
+
     path = Path(path)
     if not path.is_file():
         from rmnet_sdk.errors import ModelNotFoundError

@@ -19,7 +19,7 @@ from rmnet_sdk.errors import InvalidInputError
 _NON_RECIPE_FIELDS = frozenset({
     "data_dir", "val_dir", "mask_dir", "run_dir", "steps", "checkpoint_every", "sample_every",
     "val_every", "log_every", "keep_checkpoints", "vgg_weights", "num_val_images", "init_from",
-    "model_resolution",
+    "model_resolution", "split_file",
 })
 
 
@@ -31,6 +31,9 @@ class TrainConfig:
     data_dir: str = ""
     val_dir: str | None = None          # separate validation folder; else a split of data_dir
     val_fraction: float = 0.1           # by file-name hash, stable when files are added
+    split_file: str | None = None       # JSON with "train"/"validation" file-name lists (its
+    #                                     "test" list is never read by training): a held-out
+    #                                     test split of whole source packages stays unseen
     image_size: int = 256               # training resolution (multiple of 16)
     model_resolution: int = 256         # the exported model's working resolution (metadata
     #                                     `resolution`, what `auto` and `resize` run at); not
@@ -42,12 +45,15 @@ class TrainConfig:
     mask_dir: str | None = None         # masks from files; else procedural
     mask_polarity: str = "white-hole"   # "white-hole" (ours) | "black-hole" (QD-IMD, NVIDIA)
     mask_kinds: tuple[str, ...] = ("strokes", "irregular", "boxes")
+    rot90: bool = False                 # also rotate crops by a random multiple of 90 degrees
     hole_ratio: tuple[float, float] = (0.01, 0.6)
     num_val_images: int = 8
     # model
     gf: int = 64                        # generator width (paper: 64)
     df: int = 64                        # critic width
     mask_channel: bool = False          # feed the hole mask as a 4th input channel (not in paper)
+    prefill: bool = False               # pyramid prefill + residual output (model 0.3; implies
+    #                                     the mask channel): an untrained net returns the prefill
     init_from: str | None = None        # start the generator from this .keras/.onnx (fine-tune)
     # losses
     lambda_rm: float = 0.4              # L_G = (1-λ) L_p + λ L_rm
@@ -76,6 +82,9 @@ class TrainConfig:
     g_beta1: float = 0.9
     d_lr: float = 1e-4
     d_beta1: float = 0.9
+    lr_schedule: str = "constant"       # "constant" | "cosine": lr(step) falls from g_lr/d_lr to
+    lr_final_fraction: float = 0.05     # this fraction of it at `steps` (a pure function of
+    #                                     the step, so a resume continues the same curve)
     # schedule
     batch_size: int = 5
     steps: int = 10000
@@ -113,6 +122,10 @@ class TrainConfig:
             problems.append(f"freeze_batchnorm must be none|encoder|all, got {self.freeze_batchnorm!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            problems.append(f"lr_schedule must be constant|cosine, got {self.lr_schedule!r}")
+        if not 0.0 <= self.lr_final_fraction <= 1.0:
+            problems.append(f"lr_final_fraction must be in [0, 1], got {self.lr_final_fraction}")
         if self.ssim_weight < 0:
             problems.append(f"ssim_weight must be >= 0, got {self.ssim_weight}")
         for name in ("gf", "df", "batch_size", "n_critic", "steps"):
@@ -157,6 +170,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": dict(gf=32, df=32, image_size=128, batch_size=8, l1_hole_weight=6.0,
                 l1_valid_weight=1.0, mask_channel=True, critic_constraint="gp", n_critic=1,
                 d_lr=1e-4, g_lr=2e-4, g_beta1=0.5, d_beta1=0.5),
+    # Model 0.3: pyramid prefill + residual R-MNet, PSNR-first (hole L1 + 1 - SSIM, no critic,
+    # no VGG), EMA, cosine decay, flips/rot90/scale jitter, a mask mix with thin strokes and text.
+    # Train at 128² crops, then resume at image_size=256 for the last part (the evaluation scale).
+    "v3": dict(gf=32, df=32, prefill=True, mask_channel=True, image_size=128, batch_size=8,
+               crop="random-resized", min_crop_fraction=0.35, rot90=True,
+               mask_kinds=("strokes", "irregular", "boxes", "thin", "text"),
+               hole_ratio=(0.01, 0.6), perceptual_weight=0.0, adv_weight=0.0,
+               l1_hole_weight=6.0, l1_valid_weight=0.0, ssim_weight=2.0, g_lr=2e-4,
+               g_beta1=0.5, ema_decay=0.999, lr_schedule="cosine", lr_final_fraction=0.05,
+               checkpoint_every=100, val_every=100, sample_every=200, num_val_images=24),
     # Tiny settings for tests and smoke runs.
     "tiny": dict(gf=8, df=8, image_size=64, model_resolution=64, batch_size=4, steps=30,
                  vgg_weights="random", checkpoint_every=10, sample_every=10, val_every=10, num_val_images=4),

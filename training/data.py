@@ -35,6 +35,34 @@ def split_files(files: Sequence[Path], val_fraction: float) -> tuple[list[Path],
     return train, val
 
 
+def files_from_split(files: Sequence[Path], split_file: str | Path) -> tuple[list[Path], list[Path]]:
+    """``(train, validation)`` files named by a split JSON (``{"train": [...], "validation":
+    [...], "test": [...]}``, file names relative to the data folder).
+
+    The test list is only checked for overlap, never returned: whatever a split holds out for
+    the final report cannot reach training or checkpoint selection through this function."""
+    import json
+
+    path = Path(split_file)
+    try:
+        split = json.loads(path.read_text())
+        names = {k: [str(n) for n in split.get(k, [])] for k in ("train", "validation", "test")}
+    except (OSError, ValueError, AttributeError) as e:
+        raise DataError(f"cannot read the split file {path}: {e}") from e
+    overlap = (set(names["train"]) | set(names["validation"])) & set(names["test"])
+    overlap |= set(names["train"]) & set(names["validation"])
+    if overlap:
+        raise DataError(f"split file {path}: files in more than one split: {sorted(overlap)[:5]}")
+    by_name = {f.name: f for f in files}
+    missing = [n for n in names["train"] + names["validation"] if n not in by_name]
+    if missing:
+        raise DataError(f"split file {path} names {len(missing)} files that are not in the data "
+                        f"folder (first: {missing[:3]})")
+    if not names["train"]:
+        raise DataError(f"split file {path} has no training files")
+    return [by_name[n] for n in names["train"]], [by_name[n] for n in names["validation"]]
+
+
 def load_images(files: Sequence[Path], *, min_side: int) -> tuple[list[np.ndarray], list[str]]:
     """Decode images once (kept in memory); returns images and the files that failed."""
     images, failed = [], []
@@ -100,7 +128,9 @@ class InpaintingData:
             out = resize_image(img[y:y + side, x:x + side], (s, s))
         if rng.random() < 0.5:
             out = out[:, ::-1]
-        return out
+        if self.config.rot90:
+            out = np.rot90(out, int(rng.integers(4)))
+        return np.ascontiguousarray(out)
 
     def _hole(self, rng: np.random.Generator) -> np.ndarray:
         s = self.size
@@ -172,7 +202,9 @@ def build_datasets(config: TrainConfig) -> tuple[InpaintingData, Batch, dict[str
     files = list_images(data_dir)
     if not files:
         raise DataError(f"no images (jpg/png/webp/...) found under {data_dir}")
-    if config.val_dir:
+    if config.split_file:
+        train_files, val_files = files_from_split(files, config.split_file)
+    elif config.val_dir:
         train_files, val_files = files, list_images(config.val_dir)
     else:
         train_files, val_files = split_files(files, config.val_fraction)
@@ -201,4 +233,4 @@ def build_datasets(config: TrainConfig) -> tuple[InpaintingData, Batch, dict[str
     return train, val_batch, report
 
 
-__all__ = ["Batch", "InpaintingData", "build_datasets", "split_files", "load_images"]
+__all__ = ["Batch", "InpaintingData", "build_datasets", "files_from_split", "split_files", "load_images"]

@@ -16,17 +16,28 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from rmnet_sdk.prefill import LAYER_NAME as PREFILL_LAYER
+
+from .layers import PyramidPrefill, ResidualPrediction
+
 GENERATOR_NAME = "rmnet_generator"
 CRITIC_NAME = "rmnet_critic"
 UPSAMPLING_MODES = ("bilinear", "asymmetric")
 
 
-def build_generator(gf: int = 64, *, mask_channel: bool = False,
+def build_generator(gf: int = 64, *, mask_channel: bool = False, prefill: bool = False,
                     upsampling: str = "bilinear", name: str = GENERATOR_NAME) -> keras.Model:
-    """The R-MNet generator: ``(image, mask) -> prediction`` (raw tanh output, any HxW % 16).
+    """The R-MNet generator: ``(image, mask) -> prediction`` (in [-1, 1], any HxW % 16).
 
-    The network sees only the masked image ``I_M = I * M`` with ``M = 1 - mask`` (and, when
-    ``mask_channel`` is set, the hole mask as a 4th channel). Compositing happens outside.
+    Paper configuration (``prefill=False``): the network sees only the masked image
+    ``I_M = I * M`` with ``M = 1 - mask`` (and, when ``mask_channel`` is set, the hole mask as a
+    4th channel) and its tanh output is the prediction.
+
+    ``prefill=True`` (model 0.3): the holes are first filled by the pyramid prefill
+    (:class:`~.layers.PyramidPrefill`), the network sees that image plus the mask channel, and
+    its last convolution, initialised to zero, predicts a correction added to the prefill
+    (:class:`~.layers.ResidualPrediction`). An untrained generator is the prefill; training only
+    has to learn what the prefill gets wrong. Compositing happens outside in both cases.
 
     ``upsampling`` is the decoder's x2 bilinear: ``"bilinear"`` (Keras 3, half-pixel centres) or
     ``"asymmetric"`` (Keras 2 / TF 1 ``resize_bilinear``, which the reference implementation's
@@ -36,10 +47,14 @@ def build_generator(gf: int = 64, *, mask_channel: bool = False,
         raise ValueError(f"upsampling must be one of {UPSAMPLING_MODES}, got {upsampling!r}")
     image = keras.Input((None, None, 3), name="image")
     mask = keras.Input((None, None, 1), name="mask")
-    valid = layers.Rescaling(-1.0, offset=1.0, name="valid_mask")(mask)  # M = 1 - hole
-    x = layers.Multiply(name="masked_image")([image, valid])
-    if mask_channel:
-        x = layers.Concatenate(name="with_mask")([x, mask])
+    if prefill:
+        filled = PyramidPrefill(name=PREFILL_LAYER)(image, mask)
+        x = layers.Concatenate(name="with_mask")([filled, mask])
+    else:
+        valid = layers.Rescaling(-1.0, offset=1.0, name="valid_mask")(mask)  # M = 1 - hole
+        x = layers.Multiply(name="masked_image")([image, valid])
+        if mask_channel:
+            x = layers.Concatenate(name="with_mask")([x, mask])
 
     widths = (gf, gf, 2 * gf, 4 * gf, 8 * gf)
     for i, filters in enumerate(widths, start=1):
@@ -60,7 +75,12 @@ def build_generator(gf: int = 64, *, mask_channel: bool = False,
         x = layers.ReLU(name=f"dec{i}_relu")(x)
         x = layers.BatchNormalization(momentum=0.8, name=f"dec{i}_bn")(x)
 
-    prediction = layers.Conv2D(3, 3, padding="same", activation="tanh", name="prediction")(x)
+    if prefill:
+        correction = layers.Conv2D(3, 3, padding="same", kernel_initializer="zeros",
+                                   name="correction")(x)
+        prediction = ResidualPrediction(name="prediction")(filled, correction)
+    else:
+        prediction = layers.Conv2D(3, 3, padding="same", activation="tanh", name="prediction")(x)
     return keras.Model([image, mask], prediction, name=name)
 
 

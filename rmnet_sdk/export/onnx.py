@@ -299,6 +299,57 @@ def canonicalize_io(model: onnx.ModelProto) -> None:
     _rename_tensor(graph, graph.output[0].name, OUTPUT[0])
 
 
+def rewrite_layout_reshapes(model: onnx.ModelProto) -> int:
+    """Turn tf2onnx's size-pinned ``Reshape`` stand-ins for layout transposes back into
+    ``Transpose`` nodes; returns how many were rewritten (in place).
+
+    Converting NHWC to NCHW, tf2onnx replaces a ``Transpose`` by a ``Reshape`` to a constant shape
+    when the two agree at the traced size (a tensor with one channel, or a 1x1 global mean).
+    That constant pins the traced size. A ``Reshape`` is rewritten only when a 4-D permutation of
+    its input's traced shape gives its target without reordering the dimensions that are not 1,
+    so the ``Transpose`` computes the same tensor at the traced size and stays correct at every
+    other size.
+    """
+    import itertools
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes: dict[str, list[int]] = {}
+    for vi in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
+        dims = vi.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") or d.dim_param for d in dims):
+            shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else -1 for d in dims]
+    consts = constant_tensors(model.graph)
+    rewritten = 0
+    for node in model.graph.node:
+        if node.op_type != "Reshape" or len(node.input) < 2 or node.input[1] not in consts:
+            continue
+        source, target = shapes.get(node.input[0]), [int(v) for v in consts[node.input[1]]]
+        if source is None or len(source) != 4 or len(target) != 4:
+            continue
+
+        def same(a: int, b: int) -> bool:
+            return a == b or a < 0 or b <= 0  # -1 / unknown batch, 0 = copy
+
+        # A Reshape keeps memory order, so the equivalent Transpose keeps the order of the
+        # dimensions that are not 1; singleton dimensions (one channel, a global mean) may go
+        # anywhere, and the layout permutations are preferred among equivalent placements.
+        perms = [p for p in itertools.permutations(range(4)) if p[0] == 0
+                 and all(same(source[i], t) for i, t in zip(p, target, strict=True))
+                 and [i for i in p if source[i] != 1] == sorted(i for i in p if source[i] != 1)]
+        if not perms or len({tuple(source[i] for i in p) for p in perms}) != 1:
+            continue
+        preferred = [p for p in perms if p in ((0, 2, 3, 1), (0, 3, 1, 2))]
+        perm = (preferred or perms)[0]
+        if perm == (0, 1, 2, 3):
+            continue
+        node.op_type = "Transpose"
+        del node.input[1:]
+        del node.attribute[:]
+        node.attribute.append(helper.make_attribute("perm", list(perm)))
+        rewritten += 1
+    return rewritten
+
+
 def relax_dims(model: onnx.ModelProto) -> onnx.ModelProto:
     """Make N/H/W dynamic on the IO, drop stale ``value_info``, re-infer shapes, check; in place.
 
@@ -552,6 +603,7 @@ def keras_to_onnx(keras_model: Any, *, metadata: ModelMetadata | None = None,
         moved = rewrite_pool_before_affine(proto)
         if moved:
             log.info("moved %d MaxPool(s) ahead of their BatchNorm affine (exact)", moved)
+    rewrite_layout_reshapes(proto)
     relax_dims(proto)
     proto.producer_name = "rmnet-sdk (tf2onnx)"
     write_onnx_metadata(proto, metadata or ModelMetadata())

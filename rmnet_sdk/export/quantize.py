@@ -120,8 +120,15 @@ class _Reader:
 
 
 def _head_conv(model: Any) -> str | None:
-    """Name of the Conv that produces the network output (through Tanh/Transpose)."""
+    """Name of the Conv that produces the network output (through Tanh/Transpose, or the
+    residual model's Add/Clip, whose other branch is the prefill)."""
+    from ..prefill import is_prefill_node
+
     producers = {o: n for n in model.graph.node for o in n.output}
+    residual = [n.name for n in model.graph.node if n.op_type == "Conv"
+                and "/correction" in n.name and not is_prefill_node(n.name)]
+    if residual:
+        return residual[0]
     name = model.graph.output[0].name
     seen = 0
     while name in producers and seen < 8:
@@ -149,13 +156,19 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
     res = size or int(json.loads(meta.get("rmnet.resolution", "256")))
     calib, _ = photo_split(photos)
     feeds = list(calibration_tensors(calib, size=res, limit=opts.calibration_images))
-    exclude = list(opts.exclude_nodes)
+    from ..prefill import is_prefill_node
+
+    # The prefill divides blurred colour by blurred weight: in INT8 the weights near a hole's
+    # centre (small, but exactly what the division needs) round away. It stays fp32.
+    exclude = list(opts.exclude_nodes) + [n.name for n in model.graph.node
+                                          if is_prefill_node(n.name)]
     if opts.exclude_head:
         head = _head_conv(model)
         if head:
             exclude.append(head)
     if opts.exclude_first:
-        first = next((n.name for n in model.graph.node if n.op_type == "Conv"), None)
+        first = next((n.name for n in model.graph.node
+                      if n.op_type == "Conv" and not is_prefill_node(n.name)), None)
         if first:
             exclude.append(first)
     types = {"uint8": q.QuantType.QUInt8, "int8": q.QuantType.QInt8}

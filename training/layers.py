@@ -1,0 +1,91 @@
+"""Weight-free Keras layers of the 0.3 generator: the pyramid prefill and the residual output.
+
+They are registered Keras classes (not ``Lambda``), so a saved generator loads with
+``safe_mode``, and they use only ``keras.ops`` that every exporter maps to plain ops: dilated
+convolutions with static padding, element-wise arithmetic, a global mean and a clip. Importing
+:mod:`rmnet_sdk.training.model` (or this module) registers them before a ``.keras`` file is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from rmnet_sdk.prefill import BINOMIAL_5, DEFAULT_LEVELS, DEFAULT_SUPPORT, EPS
+
+_PACKAGE = "rmnet"
+
+
+def _diagonal_kernels(channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical ``(5,1,C,C)`` and horizontal ``(1,5,C,C)`` kernels that blur every channel on its
+    own. A full convolution with a diagonal kernel, rather than a depthwise one: TensorFlow lowers
+    dilated depthwise convolutions through space-to-batch reshapes that pin the traced size,
+    while a dilated ``Conv`` exports as one node with static pads."""
+    eye = np.eye(channels, dtype=np.float32)
+    vertical = BINOMIAL_5[:, None, None, None] * eye[None, None]
+    horizontal = BINOMIAL_5[None, :, None, None] * eye[None, None]
+    return vertical, horizontal
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PyramidPrefill(layers.Layer):
+    """``(image, hole) -> image with holes filled`` by undecimated push-pull (see
+    :mod:`rmnet_sdk.prefill`, the NumPy reference this layer is tested against).
+
+    Known pixels pass through exactly (``image * valid + fill * hole`` with a binary hole)."""
+
+    def __init__(self, levels: int = DEFAULT_LEVELS, support: float = DEFAULT_SUPPORT,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.levels = int(levels)
+        self.support = float(support)
+
+    def call(self, image: Any, hole: Any) -> Any:
+        # Colour and weight are separate tensors (exporters turn channel slices into
+        # shape-reading nodes), and the weight is carried with as many channels as the colour
+        # (tf2onnx rewrites the layout transposes of a 1-channel tensor into Reshapes that pin
+        # the traced size).
+        channels = int(image.shape[-1])
+        kv, kh = (ops.convert_to_tensor(k, dtype=image.dtype) for k in _diagonal_kernels(channels))
+
+        def blur(x: Any, d: int) -> Any:
+            x = ops.conv(x, kv, strides=1, padding="same", dilation_rate=(d, 1))
+            return ops.conv(x, kh, strides=1, padding="same", dilation_rate=(1, d))
+
+        valid = 1.0 - hole
+        colour = image * valid  # premultiplied colour and its weight
+        weight = ops.concatenate([valid] * channels, axis=-1)
+        pyramid = []
+        for k in range(self.levels):
+            colour, weight = blur(colour, 2 ** k), blur(weight, 2 ** k)
+            pyramid.append((colour, weight))
+        # the global level: the weighted mean of the whole image
+        estimate = (ops.mean(image * valid, axis=(1, 2), keepdims=True)
+                    / ops.maximum(ops.mean(valid, axis=(1, 2), keepdims=True), EPS))
+        for colour, weight in reversed(pyramid):
+            own = colour / ops.maximum(weight, EPS)
+            alpha = ops.minimum(weight * (1.0 / self.support), 1.0)
+            estimate = alpha * own + (1.0 - alpha) * estimate
+        return image * valid + estimate * hole
+
+    def compute_output_shape(self, image_shape: Any, hole_shape: Any = None) -> Any:
+        return image_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "levels": self.levels, "support": self.support}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ResidualPrediction(layers.Layer):
+    """``prefill + correction``, clipped to the model range [-1, 1] that the output contract
+    promises. With the correction's last convolution initialised to zero, an untrained
+    generator returns the prefill itself."""
+
+    def call(self, prefill: Any, correction: Any) -> Any:
+        return ops.clip(prefill + correction, -1.0, 1.0)
+
+    def compute_output_shape(self, prefill_shape: Any, correction_shape: Any = None) -> Any:
+        return prefill_shape
