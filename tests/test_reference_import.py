@@ -143,14 +143,15 @@ def _write_layer(group, layer_name: str, weights: list[tuple[str, np.ndarray]]) 
         g.create_dataset(name, data=value)
 
 
-def _keras2_weights(layer) -> list[tuple[str, np.ndarray]]:
-    """A layer's weights as Keras 2 names them (``<layer>/<var>:0``), trainable first."""
-    return [(f"{layer.name}/{v.path.split('/')[-1]}:0", np.asarray(v.numpy()))
+def _keras2_weights(layer, scope_suffix: str = "") -> list[tuple[str, np.ndarray]]:
+    """A layer's weights as Keras 2 names them (``<layer>/<var>:0``), trainable first.
+    ``scope_suffix`` mimics TF 1's numbering of a scope used twice in one session."""
+    return [(f"{layer.name}{scope_suffix}/{v.path.split('/')[-1]}:0", np.asarray(v.numpy()))
             for v in layer.trainable_weights + layer.non_trainable_weights]
 
 
 def write_weights_only(path, model: keras.Model, *, drop: tuple[str, ...] = (),
-                       change: dict | None = None) -> None:
+                       change: dict | None = None, scope_suffix: str = "") -> None:
     """``model.save_weights(path)`` of Keras 2: the layer groups at the file's root."""
     change = change or {}
     with h5py.File(path, "w") as f:
@@ -160,7 +161,7 @@ def write_weights_only(path, model: keras.Model, *, drop: tuple[str, ...] = (),
         for layer in model.layers:
             if layer.name not in drop:
                 _write_layer(f, layer.name, [(n, change.get(n, v)) for n, v in
-                                             _keras2_weights(layer)])
+                                             _keras2_weights(layer, scope_suffix)])
 
 
 def _discriminator_weights(df: int = GF) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -303,6 +304,17 @@ def test_combined_gan_file_imports_the_nested_generator(reference, tmp_path) -> 
     assert [n for n, _ in ckpt.batchnorms] == GENERATOR_BN_NAMES
     ours = build_reference_generator(ckpt)
     assert _check_same_function(ours, reference, bgr=True) <= EXACT
+
+
+def test_numbered_variable_scopes_are_the_same_layers(reference, tmp_path) -> None:
+    """A generator built twice in one TF 1 session saves ``enc_conv_1_1/kernel:0`` etc."""
+    from rmnet_sdk.training.reference import build_reference_generator, read_reference_checkpoint
+
+    h5 = tmp_path / "second_build.h5"
+    write_weights_only(h5, reference, scope_suffix="_1")
+    ckpt = read_reference_checkpoint(h5)
+    assert ckpt.nested_in == "" and [n for n, _ in ckpt.batchnorms] == GENERATOR_BN_NAMES
+    assert _check_same_function(build_reference_generator(ckpt), reference, bgr=True) <= EXACT
 
 
 def test_batchnorm_epsilon_from_the_config_is_honoured(tmp_path) -> None:

@@ -114,6 +114,20 @@ def _attr_text(obj: Any, name: str) -> str:
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
 
 
+def _scope(weight_name: str, layer_name: str) -> str:
+    parts = weight_name.split("/")
+    return parts[-2] if len(parts) >= 2 else layer_name
+
+
+def _unnumbered(scope: str) -> str:
+    """``enc_conv_1_1`` -> ``enc_conv_1``: TF 1's numbering of a reused scope, undone for the
+    reference's named layers only (automatic names such as ``batch_normalization_4`` stay)."""
+    base = scope.rsplit("_", 1)[0]
+    named = ENCODER_CONVS + DECODER_CONVS + (OUTPUT_CONV,)
+    return base if scope not in named and base in named and scope[len(base) + 1:].isdigit() \
+        else scope
+
+
 def _read_layers(path: Path, group: Any) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """``{model: {layer: {var: array}}}`` in file order; ``""`` is the file's own model, any
     other key a nested model (a layer whose weights belong to inner layers)."""
@@ -123,14 +137,19 @@ def _read_layers(path: Path, group: Any) -> dict[str, dict[str, dict[str, np.nda
             raise ModelError(f"{path}: layer {layer_name!r} is listed but has no group (corrupt "
                              "or truncated file)")
         layer_group = group[layer_name]
-        for weight_name in _strings(layer_group, "weight_names"):
+        weight_names = _strings(layer_group, "weight_names")
+        # a layer's weights share one variable scope (TF 1 may have numbered it: a second
+        # model built in one session writes enc_conv_1_1/kernel:0 under enc_conv_1); a nested
+        # model's carry the names of its inner layers
+        scopes = {_scope(w, layer_name) for w in weight_names}
+        nested = len(scopes) > 1
+        for weight_name in weight_names:
             if weight_name not in layer_group:
                 raise ModelError(f"{path}: weight {layer_name}/{weight_name} is listed but "
                                  "missing (corrupt or truncated file)")
-            parts = weight_name.split("/")
-            var = parts[-1].split(":")[0]
-            inner = parts[-2] if len(parts) >= 2 else layer_name
-            owner = "" if inner == layer_name else layer_name
+            var = weight_name.split("/")[-1].split(":")[0]
+            inner = _unnumbered(_scope(weight_name, layer_name)) if nested else layer_name
+            owner = layer_name if nested else ""
             try:
                 value = np.asarray(layer_group[weight_name][()], dtype=np.float32)
             except (OSError, ValueError, TypeError) as e:
