@@ -280,6 +280,23 @@ def test_weights_only_file_imports_exactly(reference: keras.Model, tmp_path) -> 
     assert (meta.normalization, meta.mask_polarity) == ("x/127.5-1", "1=hole")
 
 
+def test_fine_tuning_an_import_with_other_upsampling_is_refused(reference, tmp_path) -> None:
+    from rmnet_sdk.errors import ModelError
+    from rmnet_sdk.training.reference import import_reference_checkpoint
+    from rmnet_sdk.training.warmstart import load_initial_weights
+
+    h5 = tmp_path / "weight_1.h5"
+    write_weights_only(h5, reference)
+    imported = import_reference_checkpoint(h5, tmp_path / "ref.keras").output
+    with pytest.raises(ModelError, match="upsamples with 'asymmetric'"):
+        load_initial_weights(build_generator(GF), imported)
+    same = build_generator(GF, upsampling="asymmetric")
+    assert load_initial_weights(same, imported).origin_file == "weight_1.h5"
+    np.testing.assert_array_equal(same.get_layer("dec2_conv").get_weights()[0],
+                                  keras.saving.load_model(imported).get_layer("dec2_conv")
+                                  .get_weights()[0])
+
+
 def test_whole_model_file_imports_exactly_with_rgb_channels(reference, tmp_path) -> None:
     from rmnet_sdk.training.reference import import_reference_checkpoint
 

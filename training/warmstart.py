@@ -53,10 +53,21 @@ def load_initial_weights(model: Any, path: str | Path, *, freeze_batchnorm: str 
     raise InvalidInputError(f"initial weights must be a .keras or .onnx file, got {path}")
 
 
+def _upsampling(model: Any) -> str:
+    """The decoder's upsampling mode (:func:`~.model.upsample2x` names its asymmetric mean)."""
+    return "asymmetric" if any(layer.name.endswith("_up_mean") for layer in model.layers) \
+        else "bilinear"
+
+
 def _from_keras(model: Any, path: Path) -> ModelMetadata:
     from .checkpoint import load_generator, read_keras_metadata
 
     source = load_generator(path)
+    upsampling = [_upsampling(m) for m in (source, model)]
+    if upsampling[0] != upsampling[1]:
+        # same weight shapes, different function (an imported reference checkpoint)
+        raise ModelError(f"{path} upsamples with {upsampling[0]!r}, the model being trained with "
+                         f"{upsampling[1]!r}: its weights would compute something else")
     src, dst = source.get_weights(), model.get_weights()
     shapes_src, shapes_dst = [w.shape for w in src], [w.shape for w in dst]
     if shapes_src != shapes_dst:
