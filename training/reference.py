@@ -319,12 +319,11 @@ def transpose_kernel_as_conv(kernel: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
 
 
-def _batchnorm(vars_: dict[str, np.ndarray], eps_file: float, eps_ours: float,
-               where: str) -> list[np.ndarray]:
+def _batchnorm(vars_: dict[str, np.ndarray], eps_file: float,
+               eps_ours: float) -> list[np.ndarray]:
+    """``[gamma, beta, mean, variance]`` for our layer: ``variance + eps_ours`` equals the file's
+    ``variance + eps_file``, the only place either appears in inference."""
     variance = vars_["moving_variance"] + np.float32(eps_file - eps_ours)
-    if (variance < 0).any():
-        raise ModelError(f"{where}: its epsilon {eps_file:g} cannot be expressed with ours "
-                         f"({eps_ours:g})")
     return [vars_["gamma"], vars_["beta"], vars_["moving_mean"], variance.astype(np.float32)]
 
 
@@ -342,8 +341,8 @@ def generator_weights(ckpt: ReferenceCheckpoint, *, channels: str = "bgr",
         if i == 1 and flip:
             kernel = kernel[:, :, ::-1, :]
         out[f"enc{i}_conv"] = [np.ascontiguousarray(kernel), bias]
-    for i, (name, vars_) in enumerate(ckpt.batchnorms[:4], start=1):
-        out[f"enc{i}_bn"] = _batchnorm(vars_, eps[i - 1], bn_epsilon, f"{ckpt.path}: {name}")
+    for i, (_, vars_) in enumerate(ckpt.batchnorms[:4], start=1):
+        out[f"enc{i}_bn"] = _batchnorm(vars_, eps[i - 1], bn_epsilon)
     width = 8 * ckpt.gf
     out["enc5_bn"] = [np.ones(width, np.float32), np.zeros(width, np.float32),
                       np.zeros(width, np.float32),
@@ -351,8 +350,7 @@ def generator_weights(ckpt: ReferenceCheckpoint, *, channels: str = "bgr",
     for i, name in enumerate(DECODER_CONVS, start=1):
         out[f"dec{i}_conv"] = [transpose_kernel_as_conv(ckpt.convs[name]["kernel"]),
                                ckpt.convs[name]["bias"]]
-        bn_name, vars_ = ckpt.batchnorms[3 + i]
-        out[f"dec{i}_bn"] = _batchnorm(vars_, eps[3 + i], bn_epsilon, f"{ckpt.path}: {bn_name}")
+        out[f"dec{i}_bn"] = _batchnorm(ckpt.batchnorms[3 + i][1], eps[3 + i], bn_epsilon)
     kernel = transpose_kernel_as_conv(ckpt.convs[OUTPUT_CONV]["kernel"])
     bias = ckpt.convs[OUTPUT_CONV]["bias"]
     if flip:
