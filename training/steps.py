@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from .config import TrainConfig
+from .features import feature_preprocess
 from .losses import (
     adversarial_generator_loss,
     hole_ssim_loss,
@@ -33,7 +34,8 @@ def generator_losses(cfg: TrainConfig, G: keras.Model, D: keras.Model, vgg: kera
     out = composite(images, pred, holes)
     zero = ops.convert_to_tensor(0.0)
     if vgg is not None and cfg.perceptual_weight > 0:
-        l_p, l_rm = perceptual_and_reverse_mask_losses(vgg, images, pred, holes)
+        l_p, l_rm = perceptual_and_reverse_mask_losses(vgg, images, pred, holes,
+                                                       feature_preprocess(cfg.feature_loss))
     else:
         l_p = l_rm = zero
     adv = adversarial_generator_loss(D(out, training=True)) if cfg.adv_weight > 0 else zero

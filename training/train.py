@@ -67,7 +67,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = True) -> None:
         import keras
 
-        from .losses import build_vgg_features
+        from .features import build_feature_network
         from .model import build_critic, build_generator
         from .steps import make_steps
 
@@ -79,7 +79,8 @@ class Trainer:
         self.train_data, self.val_batch, self.data_report = build_datasets(self.config)
         cfg = self.config
         # The VGG is built first: with random weights it seeds the global RNG itself.
-        self.vgg = (build_vgg_features(cfg.vgg_weights, seed=cfg.seed)
+        self.vgg = (build_feature_network(cfg.feature_loss, vgg_weights=cfg.vgg_weights,
+                                          seed=cfg.seed)
                     if cfg.perceptual_weight > 0 else None)
         keras.utils.set_random_seed(cfg.seed)
         self.G = build_generator(cfg.gf, mask_channel=cfg.mask_channel, prefill=cfg.prefill)
