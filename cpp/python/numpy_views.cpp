@@ -42,6 +42,10 @@ ImageArg imageArg(py::handle obj, char const* what, bool bgr, bool writable)
         throw Error(Status::kINVALID_ARGUMENT,
             std::string(what) + ": expected an HxWx3 image, got shape " + shapeOf(arr));
     }
+    if (arr.shape(0) == 0 || arr.shape(1) == 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, std::string(what) + ": empty image, shape " + shapeOf(arr));
+    }
     bool const packed = arr.strides(2) == 1 && arr.strides(1) == 3 && arr.strides(0) >= 3 * arr.shape(1);
     if (!packed)
     {
@@ -81,6 +85,21 @@ MaskArg maskArg(py::handle obj)
     // bool and uint8 are read in place (bool bytes are 0/1); other dtypes become `mask != 0`.
     char const kind = arr.dtype().kind();
     bool const byteMask = arr.itemsize() == 1 && (kind == 'b' || kind == 'u');
+    if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "mask: expected bool, integer or float values (nonzero = hole); got dtype " + dtypeOf(arr));
+    }
+    if (kind == 'f')
+    {
+        // NaN != 0 would make a hole: rejected like rmnet_sdk.masks.as_hole_mask does.
+        py::module_ const np = py::module_::import("numpy");
+        if (!np.attr("isfinite")(arr).attr("all")().cast<bool>())
+        {
+            throw Error(Status::kINVALID_ARGUMENT,
+                "mask: expected finite values (nonzero = hole); got a float mask containing NaN or Inf");
+        }
+    }
     if (!byteMask)
     {
         arr = py::array::ensure(arr.attr("__ne__")(0));

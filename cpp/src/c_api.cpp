@@ -53,6 +53,39 @@ rmnet_status guarded(Fn&& fn) noexcept
     }
 }
 
+// The oldest accepted layouts (everything up to the last field of the first versioned struct), and
+// a bound that no struct of this library will reach: a larger "struct_size" is not one (e.g. the
+// low bits of a data pointer from a caller built against the unversioned first layout).
+constexpr size_t kMIN_IMAGE_SIZE = offsetof(rmnet_image, format) + sizeof(int32_t);
+constexpr size_t kMIN_MASK_SIZE = offsetof(rmnet_mask, pitch) + sizeof(size_t);
+constexpr size_t kMAX_STRUCT_SIZE = 4096;
+
+//! Element \p i of an array whose stride is its first element's struct_size (validated here).
+template <typename T>
+T const& element(T const* items, int32_t i, char const* what, size_t minSize)
+{
+    size_t const stride = items[0].struct_size;
+    if (stride < minSize || stride > kMAX_STRUCT_SIZE || stride % alignof(T) != 0)
+    {
+        throw rmnet::Error(rmnet::Status::kINVALID_ARGUMENT,
+            std::string(what) + ".struct_size is " + std::to_string(stride) + " (initialise it with " + what
+                + "_init)");
+    }
+    auto const* item = reinterpret_cast<T const*>(reinterpret_cast<char const*>(items) + stride * static_cast<size_t>(i));
+    if (item->struct_size != stride)
+    {
+        throw rmnet::Error(rmnet::Status::kINVALID_ARGUMENT,
+            std::string(what) + "[" + std::to_string(i) + "].struct_size is " + std::to_string(item->struct_size)
+                + ", element 0's is " + std::to_string(stride) + " (one array, one struct version)");
+    }
+    if (item->data_size == 0)
+    {
+        throw rmnet::Error(rmnet::Status::kINVALID_ARGUMENT,
+            std::string(what) + "[" + std::to_string(i) + "].data_size is 0: set it to the buffer's length in bytes");
+    }
+    return *item;
+}
+
 rmnet::ImageView toView(rmnet_image const& i)
 {
     rmnet::ImageView v;
@@ -62,6 +95,7 @@ rmnet::ImageView toView(rmnet_image const& i)
     v.channels = i.channels;
     v.pitch = i.pitch;
     v.format = static_cast<rmnet::PixelFormat>(i.format);
+    v.size = i.data_size;
     return v;
 }
 
@@ -72,6 +106,7 @@ rmnet::MaskView toView(rmnet_mask const& m)
     v.height = m.height;
     v.width = m.width;
     v.pitch = m.pitch;
+    v.size = m.data_size;
     return v;
 }
 
@@ -101,6 +136,28 @@ void rmnet_options_init(rmnet_options* options)
     options->check_sidecar = d.checkSidecar ? 1 : 0;
     options->onnx_sha256 = nullptr;
     options->num_threads = d.numThreads;
+}
+
+void rmnet_image_init(rmnet_image* image)
+{
+    if (image == nullptr)
+    {
+        return;
+    }
+    *image = rmnet_image{};
+    image->struct_size = sizeof(rmnet_image);
+    image->channels = 3;
+    image->format = RMNET_PIXEL_RGB;
+}
+
+void rmnet_mask_init(rmnet_mask* mask)
+{
+    if (mask == nullptr)
+    {
+        return;
+    }
+    *mask = rmnet_mask{};
+    mask->struct_size = sizeof(rmnet_mask);
 }
 
 rmnet_status rmnet_inpainter_create(rmnet_options const* options, rmnet_inpainter** out)
@@ -157,9 +214,9 @@ rmnet_status rmnet_inpainter_run_batch(rmnet_inpainter* inpainter, rmnet_image c
         std::vector<rmnet::MaskView> ms;
         for (int32_t i = 0; i < count; ++i)
         {
-            in.push_back(toView(images[i]));
-            ms.push_back(toView(masks[i]));
-            res.push_back(toView(outs[i]));
+            in.push_back(toView(element(images, i, "rmnet_image", kMIN_IMAGE_SIZE)));
+            ms.push_back(toView(element(masks, i, "rmnet_mask", kMIN_MASK_SIZE)));
+            res.push_back(toView(element(outs, i, "rmnet_image", kMIN_IMAGE_SIZE)));
         }
         inpainter->impl.run(in, ms, res);
     });

@@ -4,6 +4,8 @@
 
 #include "backend.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -16,6 +18,28 @@ using detail::Job;
 std::string dims(int32_t h, int32_t w)
 {
     return std::to_string(h) + "x" + std::to_string(w);
+}
+
+//! Bytes from the first pixel to one past the last one, (rows - 1) * pitch + rowBytes; throws when
+//! that overflows a pointer offset, or exceeds \p size (the buffer's length, when given).
+size_t checkExtent(std::string const& name, int32_t rows, size_t pitch, size_t rowBytes, size_t size)
+{
+    size_t const maxOffset = static_cast<size_t>(PTRDIFF_MAX);
+    size_t const steps = static_cast<size_t>(rows) - 1;
+    if (rowBytes > maxOffset || (steps > 0 && pitch > (maxOffset - rowBytes) / steps))
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            name + ": " + std::to_string(rows) + " rows of pitch " + std::to_string(pitch)
+                + " bytes overflow the address space");
+    }
+    size_t const extent = steps * pitch + rowBytes;
+    if (size != 0 && extent > size)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            name + ": buffer of " + std::to_string(size) + " bytes is too small: " + std::to_string(rows)
+                + " rows of pitch " + std::to_string(pitch) + " need " + std::to_string(extent));
+    }
+    return extent;
 }
 
 void checkImage(ImageView& v, char const* what)
@@ -43,6 +67,7 @@ void checkImage(ImageView& v, char const* what)
     {
         throw Error(Status::kINVALID_ARGUMENT, name + ": row pitch " + std::to_string(v.pitch) + " < 3 * width");
     }
+    checkExtent(name, v.height, v.pitch, row, v.size);
 }
 
 Job makeJob(ImageView image, MaskView mask, ImageView out)
@@ -72,12 +97,13 @@ Job makeJob(ImageView image, MaskView mask, ImageView out)
     {
         throw Error(Status::kINVALID_ARGUMENT, "mask: row pitch < width");
     }
+    checkExtent("mask", mask.height, mask.pitch, static_cast<size_t>(mask.width), mask.size);
     return Job{image, mask, out, 0, 0};
 }
 
 int32_t roundUp16(int32_t v)
 {
-    return (v + 15) / 16 * 16;
+    return static_cast<int32_t>((static_cast<int64_t>(v) + 15) / 16 * 16);
 }
 
 bool hasSuffix(std::string const& s, char const* suffix)
@@ -100,10 +126,11 @@ Options resolveOptions(Options o)
     {
         throw Error(Status::kINVALID_ARGUMENT, "options: unknown precision");
     }
-    if (o.modelSize <= 0 || o.modelSize % 16 != 0)
+    if (o.modelSize <= 0 || o.modelSize % 16 != 0 || o.modelSize > kMAX_MODEL_SIZE)
     {
         throw Error(Status::kINVALID_ARGUMENT,
-            "options: modelSize must be a positive multiple of 16, got " + std::to_string(o.modelSize));
+            "options: modelSize must be a multiple of 16 from 16 to " + std::to_string(kMAX_MODEL_SIZE) + ", got "
+                + std::to_string(o.modelSize));
     }
     std::error_code ec;
     if (!std::filesystem::is_regular_file(o.modelPath, ec))
@@ -142,6 +169,13 @@ struct Inpainter::Impl
         job.regionW = job.image.width;
         modelH = roundUp16(job.image.height);
         modelW = roundUp16(job.image.width);
+        if (modelH > kMAX_MODEL_SIZE || modelW > kMAX_MODEL_SIZE)
+        {
+            throw Error(Status::kINVALID_ARGUMENT,
+                "strategy 'original': the image is " + dims(job.image.height, job.image.width)
+                    + ", larger than the largest model tensor (" + std::to_string(kMAX_MODEL_SIZE)
+                    + " a side); use the resize strategy");
+        }
     }
 };
 

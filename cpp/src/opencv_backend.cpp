@@ -45,6 +45,16 @@ public:
         {
             throw Error(Status::kMODEL_INVALID, "OpenCV DNN read an empty network from " + options.modelPath);
         }
+        if (mNet.getLayerId("prediction") < 0)
+        {
+            std::string outputs;
+            for (auto const& name : mNet.getUnconnectedOutLayersNames())
+            {
+                outputs += (outputs.empty() ? "'" : ", '") + name + "'";
+            }
+            throw Error(Status::kMODEL_INVALID,
+                "the model has no output named 'prediction' (its outputs: " + outputs + ") in " + options.modelPath);
+        }
         mNet.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
         mNet.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
         if (options.numThreads > 0)
@@ -54,6 +64,20 @@ public:
     }
 
     void run(std::vector<Job> const& jobs, int32_t modelH, int32_t modelW, StageTimes& times) override
+    {
+        try
+        {
+            runBatch(jobs, modelH, modelW, times);
+        }
+        catch (cv::Exception const& e) // e.g. a tensor allocation that does not fit in memory
+        {
+            throw Error(Status::kINFERENCE_FAILED,
+                "OpenCV failed on a " + std::to_string(jobs.size()) + "x3x" + std::to_string(modelH) + "x"
+                    + std::to_string(modelW) + " batch: " + e.what());
+        }
+    }
+
+    void runBatch(std::vector<Job> const& jobs, int32_t modelH, int32_t modelW, StageTimes& times)
     {
         int const n = static_cast<int>(jobs.size());
         int const imageShape[] = {n, 3, modelH, modelW};
@@ -78,8 +102,8 @@ public:
             || pred.size[3] != modelW || pred.type() != CV_32F)
         {
             throw Error(Status::kMODEL_INVALID,
-                "the model's output is not [N,3,H,W] fp32 for input " + std::to_string(n) + "x3x"
-                    + std::to_string(modelH) + "x" + std::to_string(modelW));
+                "the model's output 'prediction' is " + describe(pred) + ", expected " + std::to_string(n) + "x3x"
+                    + std::to_string(modelH) + "x" + std::to_string(modelW) + " fp32");
         }
         pred = pred.isContinuous() ? pred : pred.clone();
 
@@ -103,7 +127,9 @@ public:
         size_t const count = static_cast<size_t>(n) * 3 * h * w;
         if (pred.type() != CV_32F || pred.total() != count)
         {
-            throw Error(Status::kMODEL_INVALID, "the model's output is not [N,3,H,W] fp32");
+            throw Error(Status::kMODEL_INVALID,
+                "the model's output 'prediction' is " + describe(pred) + ", expected " + std::to_string(n) + "x3x"
+                    + std::to_string(h) + "x" + std::to_string(w) + " fp32");
         }
         std::memcpy(prediction, pred.ptr<float>(), count * sizeof(float));
     }
@@ -137,7 +163,9 @@ private:
             cv::Mat const pred = inferOne(img, msk);
             if (pred.type() != CV_32F || pred.total() != 3 * plane)
             {
-                throw Error(Status::kMODEL_INVALID, "the model's output is not [1,3,H,W] fp32");
+                throw Error(Status::kMODEL_INVALID,
+                    "the model's output 'prediction' is " + describe(pred) + ", expected 1x3x" + std::to_string(h) + "x"
+                        + std::to_string(w) + " fp32");
             }
             std::memcpy(out.ptr<float>() + 3 * plane * i, pred.ptr<float>(), 3 * plane * sizeof(float));
         }
@@ -162,9 +190,22 @@ private:
         }
         catch (cv::Exception const& e)
         {
+            // The output's name was checked at load: what fails here is the graph on this input
+            // (a layer's shape arithmetic, a size the network cannot take, memory).
             throw Error(Status::kINFERENCE_FAILED,
-                std::string("OpenCV DNN forward failed (the model's output must be named 'prediction'): ") + e.what());
+                "OpenCV DNN cannot run the model on a " + describe(image) + " input: " + e.what());
         }
+    }
+
+    //! "1x3x64x64 fp32"-style description of a tensor, for messages.
+    static std::string describe(cv::Mat const& m)
+    {
+        std::string s;
+        for (int i = 0; i < m.dims; ++i)
+        {
+            s += (i ? "x" : "") + std::to_string(m.size[i]);
+        }
+        return s + (m.type() == CV_32F ? " fp32" : " (type " + std::to_string(m.type()) + ")");
     }
 
     cv::dnn::Net mNet;

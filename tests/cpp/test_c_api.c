@@ -18,6 +18,78 @@ static int gFailures = 0;
         }                                                                                                              \
     } while (0)
 
+/* Buffer lengths and row arithmetic are checked before a byte is read or written. */
+static void check_buffers(rmnet_inpainter* inp, rmnet_image const* image, rmnet_mask const* holes,
+    rmnet_image const* result)
+{
+    rmnet_image img = *image, res = *result;
+    rmnet_mask m = *holes;
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_OK);
+
+    m.data_size = (size_t) m.height * (size_t) m.width - 1; /* a short mask buffer */
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(rmnet_last_error(), "too small") != NULL);
+    m.data_size = 0; /* required */
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(rmnet_last_error(), "data_size") != NULL);
+    m = *holes;
+
+    res.data_size = (size_t) (res.height - 1) * res.pitch + 3 * (size_t) res.width - 1; /* a byte short */
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_ERROR_INVALID_ARGUMENT);
+    res = *result;
+
+    img.pitch = SIZE_MAX / 4; /* (height - 1) * pitch overflows */
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(rmnet_last_error(), "overflow") != NULL);
+    img = *image;
+    img.height = INT32_MAX; /* a huge size on a small buffer */
+    img.width = INT32_MAX / 3;
+    res = img;
+    m.height = img.height;
+    m.width = img.width;
+    EXPECT(rmnet_inpainter_run(inp, &img, &m, &res) == RMNET_ERROR_INVALID_ARGUMENT);
+}
+
+/* struct_size versions: garbage is refused; a larger (later) struct is stepped over in arrays. */
+static void check_struct_versions(rmnet_inpainter* inp, rmnet_image const* image, rmnet_mask const* holes,
+    rmnet_image const* result)
+{
+    typedef struct { rmnet_image base; uint64_t later_field; } image_v_next;
+    typedef struct { rmnet_mask base; uint64_t later_field; } mask_v_next;
+    enum { H = 61, W = 47, PITCH = 3 * W + 3 };
+    static uint8_t out2[2][H * PITCH];
+    image_v_next imgs[2], outs[2];
+    mask_v_next masks[2];
+    rmnet_image img = *image;
+    int i;
+
+    img.struct_size = 0;
+    EXPECT(rmnet_inpainter_run(inp, &img, holes, result) == RMNET_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(rmnet_last_error(), "rmnet_image_init") != NULL);
+    img.struct_size = 0x55d4a000u; /* what the low bits of an unversioned caller's data pointer look like */
+    EXPECT(rmnet_inpainter_run(inp, &img, holes, result) == RMNET_ERROR_INVALID_ARGUMENT);
+
+    for (i = 0; i < 2; ++i)
+    {
+        imgs[i].base = *image;
+        imgs[i].base.struct_size = sizeof(image_v_next);
+        imgs[i].later_field = 0xDEADBEEFu;
+        masks[i].base = *holes;
+        masks[i].base.struct_size = sizeof(mask_v_next);
+        masks[i].later_field = 0xDEADBEEFu;
+        outs[i].base = *result;
+        outs[i].base.struct_size = sizeof(image_v_next);
+        outs[i].base.data = out2[i];
+        outs[i].base.data_size = sizeof(out2[i]);
+    }
+    EXPECT(rmnet_inpainter_run_batch(inp, &imgs[0].base, &masks[0].base, &outs[0].base, 2) == RMNET_OK);
+    EXPECT(memcmp(out2[0], out2[1], sizeof(out2[0])) == 0);
+    EXPECT(memcmp(out2[0], result->data, sizeof(out2[0])) == 0); /* same as the single run */
+    masks[1].base.struct_size = sizeof(rmnet_mask); /* one array, two versions */
+    EXPECT(rmnet_inpainter_run_batch(inp, &imgs[0].base, &masks[0].base, &outs[0].base, 2)
+        == RMNET_ERROR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char** argv)
 {
     enum { H = 61, W = 47, PITCH = 3 * W + 3 };
@@ -66,18 +138,21 @@ int main(int argc, char** argv)
     {
         mask[i] = (i % W) > 5 && (i % W) < 30 ? 1 : 0;
     }
+    rmnet_image_init(&image);
+    EXPECT(image.struct_size == sizeof(rmnet_image) && image.channels == 3 && image.data == NULL);
     image.data = pixels;
+    image.data_size = sizeof(pixels);
     image.height = H;
     image.width = W;
-    image.channels = 3;
     image.pitch = PITCH;
-    image.format = RMNET_PIXEL_RGB;
     result = image;
     result.data = out;
+    rmnet_mask_init(&holes);
+    EXPECT(holes.struct_size == sizeof(rmnet_mask));
     holes.data = mask;
+    holes.data_size = sizeof(mask);
     holes.height = H;
     holes.width = W;
-    holes.pitch = 0;
     EXPECT(rmnet_inpainter_run(inp, &image, &holes, &result) == RMNET_OK);
     for (i = 0; i < H * W; ++i)
     {
@@ -105,6 +180,10 @@ int main(int argc, char** argv)
     EXPECT(rmnet_inpainter_run(inp, &image, &holes, &result) == RMNET_ERROR_INVALID_ARGUMENT);
     EXPECT(rmnet_inpainter_run(inp, NULL, &holes, &result) == RMNET_ERROR_INVALID_ARGUMENT);
     EXPECT(rmnet_inpainter_run_batch(inp, &image, &holes, &result, 0) == RMNET_ERROR_INVALID_ARGUMENT);
+    image.data = pixels;
+
+    check_buffers(inp, &image, &holes, &result);
+    check_struct_versions(inp, &image, &holes, &result);
 
     rmnet_inpainter_destroy(inp);
     printf("%s (%d failed checks)\n", gFailures ? "FAILED" : "OK", gFailures);

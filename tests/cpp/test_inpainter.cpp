@@ -4,6 +4,7 @@
 
 #include "rmnet/inpainter.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -101,6 +102,53 @@ TEST(badOptions)
     o = opts();
     o.precision = rmnet::Precision::kFP16; // OpenCV DNN is fp32 only
     CHECK_THROWS_CODE(rmnet::Inpainter{o}, rmnet::Status::kINVALID_ARGUMENT);
+    o = opts();
+    o.modelSize = 65536; // would allocate a 51 GB tensor at the first run
+    CHECK_THROWS_CODE(rmnet::Inpainter{o}, rmnet::Status::kINVALID_ARGUMENT);
+    o.modelSize = rmnet::kMAX_MODEL_SIZE;
+    rmnet::Inpainter{o};
+}
+
+TEST(buffersAndRowArithmeticAreChecked)
+{
+    if (gModel.empty())
+    {
+        return;
+    }
+    rmnet::Inpainter inp(opts());
+    Image a(40, 30, 5), out(40, 30);
+    rmnet::ImageView v = a.view();
+    v.size = a.pixels.size(); // exact: (h - 1) * pitch + 3 * w would also do
+    inp.run(v, a.maskView(), out.view());
+    v.size = (a.h - 1) * a.pitch + 3 * a.w - 1;
+    CHECK_THROWS_CODE(inp.run(v, a.maskView(), out.view()), rmnet::Status::kINVALID_ARGUMENT);
+    rmnet::MaskView m = a.maskView();
+    m.size = a.mask.size() - 1; // a short mask buffer is refused, not read past its end
+    CHECK_THROWS_CODE(inp.run(a.view(), m, out.view()), rmnet::Status::kINVALID_ARGUMENT);
+    rmnet::ImageView o = out.view();
+    o.size = 100;
+    CHECK_THROWS_CODE(inp.run(a.view(), a.maskView(), o), rmnet::Status::kINVALID_ARGUMENT);
+    // (h - 1) * pitch overflows: refused before any row is touched, with or without a size
+    v = a.view();
+    v.pitch = SIZE_MAX / 8;
+    CHECK_THROWS_CODE(inp.run(v, a.maskView(), out.view()), rmnet::Status::kINVALID_ARGUMENT);
+    m = a.maskView();
+    m.pitch = SIZE_MAX / 2;
+    CHECK_THROWS_CODE(inp.run(a.view(), m, out.view()), rmnet::Status::kINVALID_ARGUMENT);
+    try
+    {
+        inp.run(a.view(), m, out.view());
+    }
+    catch (rmnet::Error const& e)
+    {
+        CHECK(std::string(e.what()).find("overflow") != std::string::npos);
+    }
+    // strategy 'original' refuses an image whose padded tensor would exceed kMAX_MODEL_SIZE
+    rmnet::Options opt = opts();
+    opt.strategy = rmnet::Strategy::kORIGINAL;
+    rmnet::Inpainter original(opt);
+    Image wide(1, rmnet::kMAX_MODEL_SIZE + 1);
+    CHECK_THROWS_CODE(original.run(wide.view(), wide.maskView(), wide.view()), rmnet::Status::kINVALID_ARGUMENT);
 }
 
 TEST(badInputs)

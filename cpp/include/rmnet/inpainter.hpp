@@ -75,6 +75,8 @@ struct ImageView
     int32_t channels = 3;           //!< must be 3
     size_t pitch = 0;               //!< bytes between rows; 0 means tightly packed (3 * width)
     PixelFormat format = PixelFormat::kRGB;
+    size_t size = 0;                //!< bytes at data, checked against (height - 1) * pitch + 3 * width;
+                                    //!< 0: not given (the caller vouches for the buffer)
 };
 
 //! Non-owning view of an HxW uint8 mask, nonzero = hole (the pixels to fill).
@@ -84,7 +86,13 @@ struct MaskView
     int32_t height = 0;
     int32_t width = 0;
     size_t pitch = 0;               //!< bytes between rows; 0 means tightly packed (width)
+    size_t size = 0;                //!< bytes at data, checked against (height - 1) * pitch + width;
+                                    //!< 0: not given (the caller vouches for the buffer)
 };
+
+//! Largest model tensor side: Options::modelSize, and the padded image under Strategy::kORIGINAL
+//! (an 8192^2 fp32 input tensor alone is 805 MB). Larger requests are kINVALID_ARGUMENT.
+constexpr int32_t kMAX_MODEL_SIZE = 8192;
 
 //! Inference backend.
 enum class Backend : int32_t
@@ -118,7 +126,7 @@ struct Options
     int32_t device = 0;                     //!< CUDA device ordinal (TensorRT)
     Precision precision = Precision::kAUTO;
     Strategy strategy = Strategy::kRESIZE;
-    int32_t modelSize = 256;                //!< kRESIZE: model resolution, a multiple of 16
+    int32_t modelSize = 256;                //!< kRESIZE: model resolution, a multiple of 16, <= kMAX_MODEL_SIZE
     bool cudaGraph = true;                  //!< TensorRT: capture preprocess+infer+composite per shape
     bool checkSidecar = true;               //!< TensorRT: refuse engines whose <engine>.json mismatches
     std::string onnxSha256;                 //!< TensorRT: if set, the sidecar's onnx_sha256 must equal it

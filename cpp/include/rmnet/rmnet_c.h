@@ -4,7 +4,14 @@
  *
  * Every function returns an rmnet_status; on failure, rmnet_last_error() gives a message for the
  * calling thread. No C++ exception crosses this boundary. Structs passed in carry their size
- * (struct_size) so fields can be appended in later versions without breaking old callers.
+ * (struct_size, set by their _init function) so fields can be appended in later versions without
+ * breaking old callers: the library reads only the fields a caller's struct_size covers, and
+ * steps through the arrays of rmnet_inpainter_run_batch by it.
+ *
+ * Image and mask structs also carry the length of their buffer (data_size): the library checks
+ * every row it will touch against it (and the row arithmetic against overflow) before reading or
+ * writing a byte, so a short buffer or a bogus size/pitch is RMNET_ERROR_INVALID_ARGUMENT, never
+ * an out-of-bounds access.
  *
  * @code
  *   rmnet_options opt;
@@ -12,7 +19,14 @@
  *   opt.model_path = "rmnet.onnx";
  *   rmnet_inpainter* inp = NULL;
  *   if (rmnet_inpainter_create(&opt, &inp) != RMNET_OK) fprintf(stderr, "%s\n", rmnet_last_error());
- *   rmnet_inpainter_run(inp, &image, &mask, &out);
+ *
+ *   rmnet_image image;
+ *   rmnet_image_init(&image);
+ *   image.data = rgb;  image.data_size = h * pitch;  image.height = h;  image.width = w;  image.pitch = pitch;
+ *   rmnet_mask mask;
+ *   rmnet_mask_init(&mask);
+ *   mask.data = holes;  mask.data_size = h * w;  mask.height = h;  mask.width = w;
+ *   rmnet_inpainter_run(inp, &image, &mask, &image);   // in place
  *   rmnet_inpainter_destroy(inp);
  * @endcode
  */
@@ -75,21 +89,32 @@ typedef enum rmnet_pixel_format
 /** Opaque inpainter handle. */
 typedef struct rmnet_inpainter rmnet_inpainter;
 
-/** Non-owning HxWx3 uint8 image; rows are @c pitch bytes apart (0 = tightly packed). */
+/**
+ * Non-owning HxWx3 uint8 image; rows are @c pitch bytes apart (0 = tightly packed).
+ * Initialise with rmnet_image_init(). struct_size and data_size lead the struct; the first
+ * release's layout (without them) is refused with RMNET_ERROR_INVALID_ARGUMENT.
+ */
 typedef struct rmnet_image
 {
+    uint32_t struct_size; /**< sizeof(rmnet_image), set by rmnet_image_init */
     uint8_t* data;
+    size_t data_size;     /**< bytes at @c data (required): at least (height - 1) * pitch + 3 * width */
     int32_t height;
     int32_t width;
-    int32_t channels; /**< must be 3 */
+    int32_t channels;     /**< must be 3 */
     size_t pitch;
-    int32_t format; /**< rmnet_pixel_format */
+    int32_t format;       /**< rmnet_pixel_format */
 } rmnet_image;
 
-/** Non-owning HxW uint8 mask, nonzero = hole; rows are @c pitch bytes apart (0 = packed). */
+/**
+ * Non-owning HxW uint8 mask, nonzero = hole; rows are @c pitch bytes apart (0 = packed).
+ * Initialise with rmnet_mask_init(); versioned like rmnet_image.
+ */
 typedef struct rmnet_mask
 {
+    uint32_t struct_size; /**< sizeof(rmnet_mask), set by rmnet_mask_init */
     const uint8_t* data;
+    size_t data_size;     /**< bytes at @c data (required): at least (height - 1) * pitch + width */
     int32_t height;
     int32_t width;
     size_t pitch;
@@ -122,6 +147,12 @@ typedef struct rmnet_stage_times
 /** Fills @p options with defaults (auto backend, resize strategy, 256). */
 RMNET_CAPI void rmnet_options_init(rmnet_options* options);
 
+/** Zeroes @p image and sets struct_size, 3 channels and RGB. */
+RMNET_CAPI void rmnet_image_init(rmnet_image* image);
+
+/** Zeroes @p mask and sets struct_size. */
+RMNET_CAPI void rmnet_mask_init(rmnet_mask* mask);
+
 /** Loads a model. On success *out receives a handle to release with rmnet_inpainter_destroy. */
 RMNET_CAPI rmnet_status rmnet_inpainter_create(const rmnet_options* options, rmnet_inpainter** out);
 
@@ -129,7 +160,8 @@ RMNET_CAPI rmnet_status rmnet_inpainter_create(const rmnet_options* options, rmn
 RMNET_CAPI rmnet_status rmnet_inpainter_run(
     rmnet_inpainter* inpainter, const rmnet_image* image, const rmnet_mask* mask, const rmnet_image* out);
 
-/** Inpaints @p count images. */
+/** Inpaints @p count images. Each array's stride is its first element's struct_size (every
+ * element of one array must carry the same struct_size). */
 RMNET_CAPI rmnet_status rmnet_inpainter_run_batch(rmnet_inpainter* inpainter, const rmnet_image* images,
     const rmnet_mask* masks, const rmnet_image* outs, int32_t count);
 
