@@ -17,6 +17,6 @@ rmnet_summary_line("OpenCV backend   " "${RMNET_HAVE_OPENCV}" "OpenCV ${OpenCV_V
 rmnet_summary_line("Python module    " "${RMNET_HAVE_PYTHON}"
   "rmnet_sdk._native for Python ${Python_VERSION}, pybind11 ${pybind11_VERSION}" "${RMNET_WHY_PYTHON}")
 rmnet_summary_line("camera example   " "${RMNET_HAVE_EXAMPLES}" "cpp/examples/camera_inpaint" "${RMNET_WHY_EXAMPLES}")
-rmnet_summary_line("tests (ctest)    " "${RMNET_BUILD_TESTS}" "tests/cpp" "RMNET_BUILD_TESTS=OFF")
+rmnet_summary_line("tests (ctest)    " "${RMNET_BUILD_TESTS}" "tests/cpp (${RMNET_TEST_SCOPE})" "RMNET_BUILD_TESTS=OFF")
 message(STATUS "  warnings as errors: ${RMNET_WERROR}")
 message(STATUS "")

@@ -86,6 +86,20 @@ def test_installed_package_works_with_find_package(build_dir, tmp_path):
         assert run.returncode == 0, f"{cmd}:\n{run.stdout}\n{run.stderr}"
     assert (prefix / "include" / "rmnet" / "rmnet_c.h").is_file()
     assert "RMNET_ERROR_MODEL_NOT_FOUND" in run.stdout
+    if (build_dir / "cpp" / "examples" / "camera_inpaint").is_file():  # built with OpenCV videoio
+        assert (prefix / "bin" / "camera_inpaint").is_file()
+
+
+def test_ctest_registers_the_model_tests(build_dir):
+    """The C ABI and C++ model tests are registered, not silently left out for want of a Python
+    with numpy+onnx at configure time (a pip build configures before installing them)."""
+    ctest = shutil.which("ctest")
+    if ctest is None:
+        pytest.skip("ctest is not on PATH")
+    listing = subprocess.run([ctest, "--test-dir", str(build_dir), "-N"], capture_output=True,
+                             text=True, timeout=60).stdout
+    if _native.WITH_OPENCV:
+        assert {"make_tiny_onnx", "c_api", "inpainter"} <= set(listing.split()), listing
 
 
 @pytest.fixture(scope="module")
