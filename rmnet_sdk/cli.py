@@ -5,6 +5,7 @@
     rmnet inpaint --images photos/ --masks watermark.png -o out/ --resize-mask
     rmnet info
     rmnet bench --model model.onnx --keras model.keras -o benchmarks/results/my-machine
+    rmnet serve [--model model.onnx] [--max-batch 8] [--instances 2]   # Triton, loopback
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"],
                    help="bundled model only: which file to run (auto: INT8 on ONNX Runtime CPU, "
                         "fp16 on TensorRT, fp32 otherwise)")
+    p.add_argument("--ensemble", default="none", choices=["none", "flip"],
+                   help="flip: also run the mirrored image and average (twice the time)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,11 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", help="single mode: also write a before | after image here")
     _add_model_options(p)
 
-    e = sub.add_parser("eval", help="quality per hole-ratio bucket vs OpenCV Telea / NS",
+    e = sub.add_parser("eval", help="quality per hole-ratio bucket vs OpenCV Telea / NS / prefill",
                        description="PSNR/SSIM/MAE (whole image and holes only) of the model and "
-                                   "of OpenCV Telea and Navier-Stokes, per hole-ratio bucket.")
+                                   "of OpenCV Telea, Navier-Stokes and the pyramid prefill alone, "
+                                   "per hole-ratio bucket, with 95 %% bootstrap intervals over "
+                                   "photos and paired differences to each baseline.")
     e.add_argument("--images", required=True, help="folder of evaluation images")
-    e.add_argument("--files", help="JSON list (or file with one name per line) restricting --images")
+    e.add_argument("--files", help="JSON list (or file with one name per line) restricting "
+                                   "--images, or a split JSON ({\"train\": [...], \"test\": "
+                                   "[...]}, see --subset)")
+    e.add_argument("--subset", default="test",
+                   help="with a split JSON in --files: which list to evaluate (default: test)")
+    e.add_argument("--masks-per-bucket", type=int, default=1,
+                   help="generated masks per image and bucket (default: 1)")
     e.add_argument("--masks", help="folder of masks (default: generated per image and bucket)")
     e.add_argument("--mask-polarity", default="white-hole", choices=["white-hole", "black-hole"])
     e.add_argument("--buckets", default="0.01-0.1,0.1-0.2,0.2-0.3,0.3-0.4,0.4-0.5,0.5-0.6",
@@ -96,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_arguments as _bench_arguments
 
     _bench_arguments(bp)
+
+    sp = sub.add_parser("serve", help="serve the model on Triton Inference Server (PyTriton)",
+                        description="Serve HxWx3 uint8 images + HxW masks over HTTP/gRPC with "
+                                    "dynamic batching, health/readiness and Prometheus metrics.")
+    from .serving.cli import add_arguments as _serve_arguments
+
+    _serve_arguments(sp)
+    _add_model_options(sp)
 
     q = sub.add_parser("info", help="backends, GPU, library versions, model metadata")
     _add_model_options(q)
@@ -136,7 +155,8 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
     if folder_mode and args.masks is None:
         raise InvalidInputError("folder mode needs --masks DIR|FILE")
     inpainter = Inpainter(args.model, backend=args.backend, device=args.device,
-                          strategy=args.strategy, threads=args.threads, precision=args.precision)
+                          strategy=args.strategy, threads=args.threads, precision=args.precision,
+                          ensemble=args.ensemble)
     log.info("%r", inpainter)
 
     if not folder_mode:
@@ -230,28 +250,37 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, load_eval_images, opencv_method, save_result
     from .imaging import list_images as _list
     from .inpainter import Inpainter
+    from .prefill import prefill_uint8
 
     files = None
     if args.files:
         text = Path(args.files).read_text()
-        files = json.loads(text) if text.lstrip().startswith("[") else text.split()
+        files = json.loads(text) if text.lstrip().startswith(("[", "{")) else text.split()
+        if isinstance(files, dict):
+            if args.subset not in files:
+                raise InvalidInputError(f"{args.files} has no {args.subset!r} list "
+                                        f"(it has {sorted(files)})")
+            files = files[args.subset]
     buckets = []
     for part in args.buckets.split(","):
         lo, _, hi = part.partition("-")
         buckets.append((float(lo), float(hi)))
     images = load_eval_images(args.images, files=files, limit=args.limit)
     inp = Inpainter(args.model, backend=args.backend, device=args.device, strategy="resize",
-                    threads=args.threads, precision=args.precision)
+                    threads=args.threads, precision=args.precision, ensemble=args.ensemble)
     methods = {"rmnet": inp.run}
     if not args.no_baselines:
-        methods.update({"telea": opencv_method("telea"), "ns": opencv_method("ns")})
+        methods.update({"telea": opencv_method("telea"), "ns": opencv_method("ns"),
+                        "prefill": prefill_uint8})
     out = Path(args.output)
     result = evaluate(methods, images, size=args.size, buckets=buckets, seed=args.seed,
                       mask_files=_list(args.masks) if args.masks else None,
                       mask_polarity=args.mask_polarity, grid_path=out / "grid.png",
-                      inception_weights=args.inception)
+                      inception_weights=args.inception, masks_per_bucket=args.masks_per_bucket)
     save_result(result, out)
     print(result.markdown())
+    print(result.delta_markdown("psnr_hole"))
+    print(result.delta_markdown("ssim_hole"))
     print(f"wrote {out}/eval.json, eval.md, grid.png")
     return 0
 
@@ -284,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import bench
 
             return bench.main(args)
+        if args.command == "serve":
+            from .serving import cli as serve_cli
+
+            return serve_cli.main(args)
         return _cmd_info(args)
     except (RMNetError, FileNotFoundError) as e:
         print(f"rmnet: error: {e}", file=sys.stderr)

@@ -7,7 +7,9 @@ from the input. Backends only map NCHW tensors to a NCHW prediction.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -34,7 +36,17 @@ STRATEGIES: tuple[str, ...] = ("auto", "resize", "crop", "original")
 #: model's 256) full resolution scored +0.22 dB hole-PSNR / +0.01 hole-SSIM over resize; much
 #: larger images would be far off the training scale (and slow), so they keep resize.
 AUTO_ORIGINAL_MAX_SCALE = 2.0
+#: Largest padded image (pixels) that ``original`` runs at full resolution. The network's
+#: activations take about 0.6 KB per pixel on ONNX Runtime CPU (7.5 GB and 16 s measured for a
+#: 4000x3000 photo), so 4 MP (2048x2048, ~2.6 GB) is the default budget: above it ``auto``
+#: resizes (and logs that it did) and an explicit ``original`` raises InvalidInputError. Raise
+#: it per Inpainter with ``max_original_pixels=`` (CLI: ``--max-original-pixels``).
+ORIGINAL_MAX_PIXELS = 2048 * 2048
 COLORS: tuple[str, ...] = ("rgb", "bgr")
+#: Test-time ensembles: "flip" averages the prediction with that of the mirrored input.
+ENSEMBLES: tuple[str, ...] = ("none", "flip")
+
+log = logging.getLogger("rmnet_sdk")
 
 
 @dataclass
@@ -72,18 +84,39 @@ class Inpainter:
             around each hole cluster, with context margin: large photos with small holes),
             ``"original"`` (full resolution, padded to a multiple of 16).
         resolution: model input size for ``resize``/``crop`` (default: the model's own).
-        crop_margin: context pixels around each hole cluster for ``crop``.
-        threads: CPU threads for ONNX Runtime (default: all cores).
+        crop_margin: context pixels around each hole cluster for ``crop`` (``>= 0``).
+        threads: CPU threads for ONNX Runtime and the native runtime, a positive int (default:
+            all cores).
         precision: which file of the bundled model to run: ``"auto"`` (INT8 on ONNX Runtime
             CPU, fp16 on TensorRT, fp32 otherwise), ``"fp32"``, ``"fp16"`` or ``"int8"``. Only
             for ``model=None``: a model path runs in the precision its file holds.
+        ensemble: ``"none"`` or ``"flip"`` (mean of the prediction and that of the mirrored
+            input, at twice the inference time).
+        max_original_pixels: the pixel budget of full-resolution inference (padded ``H*W``,
+            default :data:`ORIGINAL_MAX_PIXELS`): above it ``auto`` resizes and ``original``
+            raises :class:`~rmnet_sdk.errors.InvalidInputError`.
     """
+
+    #: class defaults, so an Inpainter assembled around an injected backend (tests, benchmarks)
+    #: behaves like a constructed one
+    max_original_pixels: int = ORIGINAL_MAX_PIXELS
 
     def __init__(self, model: str | os.PathLike[str] | None = None, backend: str = "auto",
                  device: int = 0, strategy: Strategy = "auto", *, resolution: int | None = None,
                  crop_margin: int = 128, threads: int | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", ensemble: str = "none",
+                 max_original_pixels: int = ORIGINAL_MAX_PIXELS) -> None:
         _check_choice("strategy", strategy, STRATEGIES)
+        # checked before any model loads: a bad argument should not cost a session start
+        self.crop_margin = _check_int("crop_margin", crop_margin, minimum=0)
+        self.max_original_pixels = _check_int("max_original_pixels", max_original_pixels,
+                                              minimum=1)
+        if resolution is not None:
+            _check_int("resolution", resolution, minimum=16)
+        if threads is not None:
+            _check_int("threads", threads, minimum=1)
+        _check_choice("ensemble", ensemble, ENSEMBLES)
+        self.ensemble = ensemble
         _check_choice("precision", precision, PRECISIONS)
         if model is None:
             if precision == "auto":
@@ -97,11 +130,10 @@ class Inpainter:
             self.model_path = resolve_model(model)
         self.backend: Backend = create_backend(backend, self.model_path, device=device,
                                                threads=threads)
-        self.resolution = int(resolution or self.backend.resolution)
+        self.resolution = int(self.backend.resolution if resolution is None else resolution)
         if self.resolution < 16 or self.resolution % 16:
             raise InvalidInputError(f"resolution must be a positive multiple of 16, got {self.resolution}")
         self.strategy: str = strategy
-        self.crop_margin = int(crop_margin)
 
     @property
     def metadata(self):
@@ -123,7 +155,7 @@ class Inpainter:
         bit-exact copies of the input.
         """
         _check_choice("color", color, COLORS)
-        strategy = strategy or self.strategy
+        strategy = self.strategy if strategy is None else strategy
         _check_choice("strategy", strategy, STRATEGIES)
         images, masks_, kind = _split_inputs(image, mask)
         outputs = self._run_many(images, masks_, color, strategy)
@@ -150,19 +182,43 @@ class Inpainter:
             fill = np.zeros_like(rgb)
             if hole.any():
                 jobs.extend(self._jobs(rgb, hole, fill, strategy))
+            else:
+                # a mask that selects nothing is legal but almost always a mistake (a mask drawn
+                # on an alpha channel, the wrong polarity): say so instead of a silent no-op
+                warnings.warn(f"mask{f'[{i}]' if len(images) > 1 else ''} has no hole pixels: "
+                              "its image is returned unchanged (wrong polarity? a mask painted "
+                              "on the alpha channel?)", EmptyMaskWarning, stacklevel=3)
             finishers.append((img, hole, fill, restore))
         self._execute(jobs)
         return [restore(img, hole, fill) for img, hole, fill, restore in finishers]
 
     def resolve_strategy(self, height: int, width: int, strategy: str | None = None) -> str:
-        """The strategy that runs for an image of this size (``auto`` resolved)."""
-        strategy = strategy or self.strategy
+        """The strategy that runs for an image of this size (``auto`` resolved).
+
+        Raises :class:`InvalidInputError` when an explicit ``original`` is over the pixel budget
+        (:data:`ORIGINAL_MAX_PIXELS`); ``auto`` resizes such images instead, with a log line.
+        """
+        strategy = self.strategy if strategy is None else strategy
+        padded = _padded_size(height, width)
+        over_budget = padded[0] * padded[1] > self.max_original_pixels
+        if strategy == "original" and over_budget:
+            raise InvalidInputError(
+                f"strategy='original' would run this {height}x{width} (HxW) image at full "
+                f"resolution ({padded[0] * padded[1] / 1e6:.1f} MP padded), above the budget of "
+                f"{self.max_original_pixels / 1e6:.1f} MP (about 0.6 KB of memory per pixel): "
+                "raise it with Inpainter(max_original_pixels=...) (CLI: --max-original-pixels), "
+                "or use strategy='resize' or 'crop'")
         if strategy != "auto":
             return strategy
         if min(height, width) > AUTO_ORIGINAL_MAX_SCALE * self.resolution:
             return "resize"
+        if over_budget:
+            log.warning("strategy 'auto': the %dx%d (HxW) image is over the full-resolution "
+                        "budget of %.1f MP (max_original_pixels): running it resized to %d",
+                        height, width, self.max_original_pixels / 1e6, self.resolution)
+            return "resize"
         # a TensorRT engine built for fixed sizes cannot run the padded full-resolution image
-        return "original" if self.backend.accepts_size(*_padded_size(height, width)) else "resize"
+        return "original" if self.backend.accepts_size(*padded) else "resize"
 
     def _jobs(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
               strategy: str) -> list[_Job]:
@@ -175,6 +231,17 @@ class Inpainter:
             boxes = [(0, 0, rgb.shape[1], rgb.shape[0])]
         return [_resized_job(rgb, hole, fill, box, self.resolution) for box in boxes]
 
+    def _predict(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The backend's prediction for NCHW tensors; with ``ensemble="flip"`` the mean of the
+        prediction and the un-flipped prediction of the mirrored input (twice the inference
+        cost; see README for its measured gain)."""
+        pred = self.backend.infer(image, mask)
+        if self.ensemble == "flip":
+            mirrored = self.backend.infer(np.ascontiguousarray(image[..., ::-1]),
+                                          np.ascontiguousarray(mask[..., ::-1]))
+            pred = 0.5 * (pred + mirrored[..., ::-1])
+        return pred
+
     def _execute(self, jobs: list[_Job]) -> None:
         groups: dict[tuple[int, ...], list[_Job]] = {}
         for job in jobs:
@@ -183,8 +250,8 @@ class Inpainter:
             step = self.backend.max_batch or len(group)
             for start in range(0, len(group), step):
                 chunk = group[start:start + step]
-                pred = self.backend.infer(np.stack([j.image for j in chunk]),
-                                          np.stack([j.mask for j in chunk]))
+                pred = self._predict(np.stack([j.image for j in chunk]),
+                                     np.stack([j.mask for j in chunk]))
                 for j, p in zip(chunk, pred, strict=True):
                     j.paste(p.transpose(1, 2, 0))
 
@@ -273,9 +340,32 @@ def hole_boxes(hole: np.ndarray, res: int, margin: int) -> list[tuple[int, int, 
 
 # -- input handling ---------------------------------------------------------------------------
 
+class EmptyMaskWarning(UserWarning):
+    """A mask has no hole pixels, so its image comes back unchanged."""
+
+
 def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise InvalidInputError(f"{what} must be one of {list(choices)}, got {value!r}")
+
+
+def _check_int(what: str, value: object, *, minimum: int) -> int:
+    """``value`` if it is an integer ``>= minimum``; a float, string or bool is an error (a
+    silent ``int()`` would turn 1.5 into 1 and "2" into 2, a bool into a count)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInputError(f"{what} must be an integer >= {minimum}, got {value!r} "
+                                f"({type(value).__name__})")
+    if value < minimum:
+        raise InvalidInputError(f"{what} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def _as_array(value: object, what: str) -> np.ndarray:
+    """``np.asarray`` with a typed error for ragged nested lists (NumPy's is a ValueError)."""
+    try:
+        return np.asarray(value)
+    except ValueError as e:
+        raise InvalidInputError(f"{what} is not a rectangular array (a ragged list?): {e}") from e
 
 
 def _split_inputs(image, mask) -> tuple[list[np.ndarray], list[np.ndarray], str]:
@@ -283,14 +373,14 @@ def _split_inputs(image, mask) -> tuple[list[np.ndarray], list[np.ndarray], str]
     if isinstance(image, (list, tuple)):
         if not image:
             raise InvalidInputError("image list is empty")
-        images = [np.asarray(im) for im in image]
+        images = [_as_array(im, f"image[{i}]") for i, im in enumerate(image)]
         if isinstance(mask, (list, tuple)):
             if len(mask) != len(images):
                 raise InvalidInputError(f"{len(images)} images but {len(mask)} masks")
-            return images, [np.asarray(m) for m in mask], "list"
-        return images, [np.asarray(mask)] * len(images), "list"
-    image = np.asarray(image)
-    mask = np.asarray(mask)
+            return images, [_as_array(m, f"mask[{i}]") for i, m in enumerate(mask)], "list"
+        return images, [_as_array(mask, "mask")] * len(images), "list"
+    image = _as_array(image, "image")
+    mask = _as_array(mask, "mask")
     if image.ndim == 4:
         n = image.shape[0]
         if n == 0:

@@ -74,7 +74,7 @@ def _toy(tmp_path: Path) -> Path:
     return make_toy_onnx(tmp_path / "toy.onnx", resolution=64)
 
 
-def test_eval_cli(photos_dir: Path, tmp_path: Path) -> None:
+def test_eval_cli(photos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -84,10 +84,48 @@ def test_eval_cli(photos_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "ev"
     assert main(["eval", "--images", str(photos_dir), "--limit", "2", "--size", "64",
                  "--buckets", "0.1-0.2,0.4-0.5", "--model", str(model), "-o", str(out)]) == 0
-    table = json.loads((out / "eval.json").read_text())["table"]
-    assert set(table) == {"rmnet", "telea", "ns"}
+    result = json.loads((out / "eval.json").read_text())
+    table = result["table"]
+    assert set(table) == {"rmnet", "telea", "ns", "prefill"}
     assert table["ns"]["0.10-0.20"]["count"] == 2
-    assert (out / "grid.png").is_file() and (out / "eval.md").is_file()
+    assert set(result["deltas"]) == {"rmnet-ns", "rmnet-telea", "rmnet-prefill"}
+    assert (out / "grid.png").is_file() and "Paired differences" in (out / "eval.md").read_text()
+
+    # a split JSON selects its test list; several masks per photo and bucket
+    names = sorted(p.name for p in photos_dir.iterdir() if p.suffix in (".jpg", ".png"))[:3]
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": names[:1], "validation": [], "test": names[1:3]}))
+    out2 = tmp_path / "ev2"
+    assert main(["eval", "--images", str(photos_dir), "--files", str(split), "--size", "64",
+                 "--buckets", "0.1-0.2", "--masks-per-bucket", "2", "--model", str(model),
+                 "-o", str(out2)]) == 0
+    result = json.loads((out2 / "eval.json").read_text())
+    assert result["photos"] == 2 and result["table"]["ns"]["0.10-0.20"]["count"] == 4
+    assert main(["eval", "--images", str(photos_dir), "--files", str(split), "--subset",
+                 "holdout", "--model", str(model), "-o", str(out2)]) != 0
+    assert "no 'holdout' list" in capsys.readouterr().err
+
+
+def test_bootstrap_intervals_and_paired_deltas() -> None:
+    from rmnet_sdk.evaluation import bootstrap_mean
+
+    lo, hi = bootstrap_mean(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert 1.5 < lo < 3.0 < hi < 4.5
+    assert bootstrap_mean(np.array([2.0, 2.0, 2.0])) == (2.0, 2.0)
+
+    def brighter(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:  # NS, then +6 in the holes
+        out = opencv_method("ns")(rgb, hole).astype(np.int16)
+        out[hole] += 6
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    res = evaluate({"worse": brighter, "ns": opencv_method("ns")}, _images(4), size=64,
+                   buckets=[(0.2, 0.3)], masks_per_bucket=2, progress=False)
+    mean, lo, hi = res.deltas["worse-ns"]["all"]["psnr_hole"]
+    assert hi < 0 and lo <= mean <= hi  # consistently worse: the interval excludes 0
+    lo_ci, hi_ci = res.ci["ns"]["all"]["psnr_hole"]
+    assert lo_ci <= res.table["ns"]["all"]["psnr_hole"] <= hi_ci
+    assert res.table["ns"]["all"]["count"] == 8 and res.photos == 4
+    assert "**" not in res.delta_markdown("psnr_hole")  # a loss is never marked as a win
 
 
 def test_fid_column_with_inception_weights(photos_dir: Path, tmp_path: Path) -> None:

@@ -7,15 +7,19 @@ One command so the shipped files, their numbers and the model card can never dri
 1. the run's latest checkpoint -> ``generator.keras`` (``rmnet-train --export-only``);
 2. ``rmnet-export``: fp32 ONNX (parity gate vs Keras), fp16 ONNX (PSNR gate), INT8 ONNX
    (hole-PSNR gate) -- each written only after its gate passed;
-3. ``rmnet_sdk.evaluation`` on the fixed validation split (``docs/model/validation_files.json``)
-   at 256x256: fp32 and INT8 against OpenCV Telea and Navier-Stokes, per hole-ratio bucket,
-   plus the example grid;
+3. ``rmnet_sdk.evaluation`` on the run's held-out test split (the ``test`` list of its
+   ``split_file``: whole source packages that training and checkpoint selection never read) at
+   256x256, three masks per photo and bucket: fp32 and INT8 against the previous bundled
+   model, the pyramid prefill alone, OpenCV Telea and Navier-Stokes, with bootstrap intervals,
+   plus the labelled example grid (thin scratches, text, large holes);
 4. the training curves (``rmnet_sdk.training.report``) and ``MODEL_CARD.md`` rendered from
    ``docs/model/MODEL_CARD.template.md`` with every number filled in from steps 1-3;
-5. with ``--install``: the three ONNX files and the card copied into ``rmnet_sdk/models/``
-   (atomically; the issue asks to update the shipped files only when the model improved, so
-   ``--install`` refuses a model whose validation hole-PSNR is below the installed one's unless
-   ``--allow-worse``).
+5. with ``--install``: the three ONNX files and the card copied into ``--models-dir``
+   (atomically), only when the model improved: its paired test hole-PSNR gain over the previous
+   model has an interval above 0 and it is not worse than the prefill alone (interval reaching 0),
+   unless ``--allow-worse``.
+
+The INT8 calibration and the fp16/INT8 gates read only the split's train and validation photos.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from typing import Any
 # run from the repository root (like rmnet-train, whose config paths are relative to it)
 DOCS = Path("docs")
 TEMPLATE = DOCS / "model" / "MODEL_CARD.template.md"
-VALIDATION_FILES = DOCS / "model" / "validation_files.json"
 EVAL_SIZE = 256
+MASKS_PER_BUCKET = 3
 
 
 def sha256(path: Path) -> str:
@@ -104,21 +108,63 @@ def _export(run_dir: Path, stage: Path, version: str, photos: Path | None,
     return export_run(build_parser().parse_args(argv))
 
 
-def _evaluate(stage: Path, photos: Path, out: Path) -> dict[str, Any]:
-    from ..evaluation import evaluate, load_eval_images, opencv_method, save_result
-    from ..inpainter import Inpainter
+def _trainval_photos(photos: Path, split: dict[str, Any], stage: Path) -> Path:
+    """A folder of links to the split's train + validation photos: what calibration and the
+    export gates may read (never the test photos)."""
+    folder = stage / "photos-trainval"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in split["train"] + split["validation"]:
+        link = folder / name
+        if not link.exists():
+            link.symlink_to((photos / name).resolve())
+    return folder
 
-    files = json.loads(VALIDATION_FILES.read_text())
-    images = load_eval_images(photos, files=files)
+
+def _evaluate(stage: Path, photos: Path, out: Path, test_files: list[str],
+              previous: Path | None) -> dict[str, Any]:
+    from ..evaluation import BASELINES, evaluate, load_eval_images, opencv_method, save_result
+    from ..inpainter import Inpainter
+    from ..prefill import prefill_uint8
+
+    images = load_eval_images(photos, files=test_files)
     methods = {
         "rmnet": Inpainter(stage / "rmnet_default.onnx", backend="onnxruntime").run,
         "rmnet-int8": Inpainter(stage / "rmnet_default_int8.onnx", backend="onnxruntime").run,
-        "telea": opencv_method("telea"),
-        "ns": opencv_method("ns"),
     }
-    result = evaluate(methods, images, size=EVAL_SIZE, grid_path=out / "grid.png")
+    if previous is not None:
+        methods["previous"] = Inpainter(previous, backend="onnxruntime").run
+    methods.update({"prefill": prefill_uint8, "telea": opencv_method("telea"),
+                    "ns": opencv_method("ns")})
+    result = evaluate(methods, images, size=EVAL_SIZE, grid_path=out / "grid.png",
+                      masks_per_bucket=MASKS_PER_BUCKET, baselines=(*BASELINES, "previous"))
     save_result(result, out)
-    return {"table": result.table, "images": len(images)}
+    return {**result.to_dict(), "images": len(images), "files": test_files,
+            "previous": str(previous) if previous else None}
+
+
+def ship_decision(ev: dict[str, Any]) -> dict[str, Any]:
+    """Install only a model that beats the previous one on the test split (paired hole-PSNR
+    gain, interval above 0) and is not worse than the prefill alone (its interval reaches 0)."""
+    deltas = ev["deltas"]
+    prev = deltas.get("rmnet-previous", {}).get("all", {}).get("psnr_hole")
+    pre = deltas["rmnet-prefill"]["all"]["psnr_hole"]
+    pre_ssim = deltas["rmnet-prefill"]["all"]["ssim_hole"]
+    beats_previous = prev is None or prev[1] > 0
+    not_worse_than_prefill = pre[2] >= 0 and pre_ssim[2] >= 0
+    return {"beats_previous": beats_previous, "not_worse_than_prefill": not_worse_than_prefill,
+            "ship": beats_previous and not_worse_than_prefill, "vs_previous": prev,
+            "vs_prefill": pre, "vs_prefill_ssim": pre_ssim}
+
+
+def target_met(ev: dict[str, Any], margin_db: float = 0.5, from_ratio: float = 0.1) -> bool:
+    """The quality target: hole-PSNR >= NS + ``margin_db`` overall and in every bucket from
+    ``from_ratio`` up, and hole-SSIM >= NS in each of those buckets (test split, means)."""
+    table = ev["table"]
+    rows = [b for b in table["rmnet"] if b != "all" and float(b.split("-")[0]) >= from_ratio - 1e-9]
+    psnr_ok = all(table["rmnet"][b]["psnr_hole"] - table["ns"][b]["psnr_hole"] >= margin_db
+                  for b in [*rows, "all"])
+    ssim_ok = all(table["rmnet"][b]["ssim_hole"] >= table["ns"][b]["ssim_hole"] for b in rows)
+    return psnr_ok and ssim_ok
 
 
 def schedule_changes(run_dir: Path) -> str | None:
@@ -185,11 +231,12 @@ def render_card(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", sub, template)
 
 
-def _installed_psnr(models_dir: Path) -> float | None:
-    card = models_dir / "bundle.json"
-    if not card.is_file():
-        return None
-    return json.loads(card.read_text())["eval"]["table"]["rmnet"]["all"]["psnr_hole"]
+def _eval_result(ev: dict[str, Any]):
+    from ..evaluation import EvalResult
+
+    return EvalResult(size=ev["size"], buckets=[tuple(b) for b in ev["buckets"]],
+                      table=ev["table"], ci=ev["ci"], deltas=ev["deltas"], photos=ev["photos"],
+                      masks_per_bucket=ev["masks_per_bucket"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,16 +247,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keras", type=Path,
                    help="bundle this generator (e.g. RUN/best/generator.keras, the best "
                         "validation score) instead of the run's latest checkpoint")
-    p.add_argument("--log", type=Path, help="the run's log file (for the training hours)")
+    p.add_argument("--log", type=Path, action="append", default=[],
+                   help="the run's log file (for the training hours); repeat for several phases")
     p.add_argument("--photos", type=Path, default=None,
                    help="photo corpus (default: the run's data_dir)")
+    p.add_argument("--split-file", type=Path, default=None,
+                   help="split JSON with train/validation/test lists (default: the run's)")
+    p.add_argument("--previous", type=Path, default=None,
+                   help="the model to beat (default: the installed fp32 model, if any)")
     p.add_argument("--stage", type=Path, default=Path("runs/bundle"),
                    help="working folder (git-ignored)")
+    p.add_argument("--models-dir", type=Path, default=None,
+                   help="where --install writes the models, card and bundle.json (default: "
+                        "this checkout's rmnet_sdk/models/)")
     p.add_argument("--install", action="store_true",
-                   help="copy the models, card and bundle.json into rmnet_sdk/models/, and the "
+                   help="copy the models, card and bundle.json into --models-dir, and the "
                         "evaluation and training curves into docs/model/ and docs/training/")
     p.add_argument("--allow-worse", action="store_true",
-                   help="install even if validation hole-PSNR is below the installed model's")
+                   help="install even if the model does not beat the previous one")
     args = p.parse_args(argv)
 
     from .._fileio import atomic_write_bytes
@@ -217,21 +272,31 @@ def main(argv: list[str] | None = None) -> int:
     from .report import main as report_main
 
     t0 = time.time()
+    models_dir = args.models_dir or MODELS_DIR
     config = json.loads((args.run_dir / "config.json").read_text())
     photos = args.photos or Path(config["data_dir"])
+    split_file = args.split_file or (Path(config["split_file"]) if config.get("split_file") else None)
+    if split_file is None or not split_file.is_file():
+        raise SystemExit("bundle needs a split file with a held-out test list (--split-file or "
+                         "the run's split_file)")
+    split = json.loads(split_file.read_text())
+    previous = args.previous or (models_dir / BUNDLED["fp32"])
+    previous = previous if previous.is_file() else None
     stage = args.stage / f"v{args.version}"
     stage.mkdir(parents=True, exist_ok=True)
-    export_report = _export(args.run_dir, stage, args.version, photos, args.keras)
+    gate_photos = _trainval_photos(photos, split, stage)
+    export_report = _export(args.run_dir, stage, args.version, gate_photos, args.keras)
     from .checkpoint import read_keras_metadata
 
     steps = read_keras_metadata(args.keras or stage / "generator.keras").training_steps
-    ev = _evaluate(stage, photos, stage / "eval")
+    ev = _evaluate(stage, photos, stage / "eval", split["test"], previous)
     report_main([str(args.run_dir), str(stage / "training")])
-    hours = training_hours(args.log)
-    origin = lineage(args.run_dir, MODELS_DIR / "bundle.json")
+    hours = sum(h for h in (training_hours(log) for log in args.log) if h is not None) or None
+    origin = lineage(args.run_dir, models_dir / "bundle.json")
     if hours is not None and origin is not None and origin["hours"] is not None:
         hours += origin["hours"]
     files = {prec: stage / name for prec, name in BUNDLED.items()}
+    decision = ship_decision(ev)
     bundle = {
         "version": args.version, "steps": steps, "training_hours": hours, "config": config,
         "init": origin, "schedule": schedule_changes(args.run_dir),
@@ -239,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                   for name in files.values()},
         "export": export_report, "eval": ev, "verdict": verdict(ev["table"]),
         "verdict_int8": verdict(ev["table"], model="rmnet-int8"),
+        "target_met": target_met(ev), "ship": decision,
     }
     (stage / "bundle.json").write_text(json.dumps(bundle, indent=1, default=str) + "\n")
 
@@ -256,13 +322,13 @@ def main(argv: list[str] | None = None) -> int:
                         ("int8", f"worst hole-PSNR drop vs fp32 {gate['max_drop']:+.2f} dB on "
                                  f"{gate['images']} photos (limit {gate['limit']:g} dB)"))])
     v = bundle["verdict"]
-    verdict_lines = "\n".join(
-        f"| {b} | {r['psnr_hole_delta']:+.2f} dB | {r['ssim_hole_delta']:+.3f} |"
-        for b, r in v["buckets"].items())
-    cfg_keys = ("gf", "df", "mask_channel", "image_size", "batch_size", "crop", "min_crop_fraction",
-                "max_crop_fraction", "hole_ratio", "mask_kinds", "perceptual_weight", "lambda_rm",
-                "l1_hole_weight", "l1_valid_weight", "adv_weight", "critic_constraint",
-                "gp_weight", "n_critic", "g_lr", "d_lr", "vgg_weights", "seed")
+    result = _eval_result(ev)
+    cfg_keys = ("gf", "prefill", "mask_channel", "image_size", "batch_size", "crop",
+                "min_crop_fraction", "max_crop_fraction", "rot90", "hole_ratio", "mask_kinds",
+                "l1_hole_weight", "l1_valid_weight", "ssim_weight", "perceptual_weight",
+                "adv_weight", "g_lr", "g_beta1", "lr_schedule", "lr_final_fraction", "ema_decay",
+                "freeze_batchnorm", "steps", "seed")
+    table = ev["table"]
     values = {
         "version": args.version,
         "steps": f"{steps:,}",
@@ -270,44 +336,54 @@ def main(argv: list[str] | None = None) -> int:
         "images_per_step": str(config["batch_size"]),
         "files_table": files_table,
         "eval_images": str(ev["images"]),
-        "eval_table": _table(ev["table"], ["rmnet", "rmnet-int8", "telea", "ns"]),
-        "verdict_table": "| bucket | hole-PSNR vs NS | hole-SSIM vs NS |\n| --- | ---: | ---: |\n"
-                         + verdict_lines,
+        "masks_per_bucket": str(ev["masks_per_bucket"]),
+        "test_packages": ", ".join(split.get("test_packages", [])) or "see the split file",
+        "split_counts": (f"{len(split['train'])} train, {len(split['validation'])} validation, "
+                         f"{len(split['test'])} test"),
+        "split_file": str(split_file),
+        "eval_table": result.markdown(("psnr_hole", "ssim_hole", "mae_hole")),
+        "delta_psnr": result.delta_markdown("psnr_hole"),
+        "delta_ssim": result.delta_markdown("ssim_hole"),
         "verdict": ("beats OpenCV Navier-Stokes on hole-PSNR and hole-SSIM in every bucket from "
                     "0.1 up" if v["beats_baseline"] else
-                    "does **not** yet beat OpenCV Navier-Stokes in every bucket from 0.1 up"),
-        "psnr_all": f"{ev['table']['rmnet']['all']['psnr_hole']:.2f}",
-        "ns_psnr_all": f"{ev['table']['ns']['all']['psnr_hole']:.2f}",
+                    "does **not** beat OpenCV Navier-Stokes in every bucket from 0.1 up"),
+        "target": ("meets" if bundle["target_met"] else "does **not** meet"),
+        "psnr_all": f"{table['rmnet']['all']['psnr_hole']:.2f}",
+        "ns_psnr_all": f"{table['ns']['all']['psnr_hole']:.2f}",
+        "prefill_psnr_all": f"{table['prefill']['all']['psnr_hole']:.2f}",
+        "previous_psnr_all": (f"{table['previous']['all']['psnr_hole']:.2f}"
+                              if "previous" in table else "n/a"),
         "config_table": "| setting | value |\n| --- | --- |\n" + "\n".join(
             f"| `{k}` | `{json.dumps(config[k])}` |" for k in cfg_keys if k in config),
         "date": datetime.now().strftime("%Y-%m-%d"),
         "schedule": lineage_text(origin) + schedule_text(schedule_changes(args.run_dir)),
-        "selection": (f"`{args.keras}` (chosen by the run's validation hole-PSNR, 16 validation "
-                      "photos at 128², so the table below is mildly optimistic)"
+        "selection": (f"`{args.keras}` (the best validation hole-PSNR of the run; validation "
+                      "photos only, the test split was not read)"
                       if args.keras else "the run's latest checkpoint"),
     }
     card = render_card(TEMPLATE.read_text(), values)
     atomic_write_bytes(stage / "MODEL_CARD.md", card.encode())
-    print(f"staged in {stage} ({time.time() - t0:.0f} s): validation hole-PSNR "
-          f"{values['psnr_all']} dB (NS {values['ns_psnr_all']} dB); {values['verdict']}")
+    print(f"staged in {stage} ({time.time() - t0:.0f} s): test hole-PSNR {values['psnr_all']} dB "
+          f"(NS {values['ns_psnr_all']}, prefill {values['prefill_psnr_all']}, previous "
+          f"{values['previous_psnr_all']}); {values['verdict']}; ship: {decision}")
 
     if args.install:
-        old = _installed_psnr(MODELS_DIR)
-        new = ev["table"]["rmnet"]["all"]["psnr_hole"]
-        if old is not None and new < old and not args.allow_worse:
-            print(f"not installed: validation hole-PSNR {new:.2f} dB is below the installed "
-                  f"model's {old:.2f} dB (--allow-worse to override)", file=sys.stderr)
+        if not decision["ship"] and not args.allow_worse:
+            print(f"not installed: the model does not beat the previous one or is worse than "
+                  f"the prefill on the test split ({decision}; --allow-worse to override)",
+                  file=sys.stderr)
             return 1
+        models_dir.mkdir(parents=True, exist_ok=True)
         for f in files.values():
-            atomic_write_bytes(MODELS_DIR / f.name, f.read_bytes())
-        atomic_write_bytes(MODELS_DIR / "MODEL_CARD.md", card.encode())
-        atomic_write_bytes(MODELS_DIR / "bundle.json", (stage / "bundle.json").read_bytes())
+            atomic_write_bytes(models_dir / f.name, f.read_bytes())
+        atomic_write_bytes(models_dir / "MODEL_CARD.md", card.encode())
+        atomic_write_bytes(models_dir / "bundle.json", (stage / "bundle.json").read_bytes())
         for sub, dest in (("eval", DOCS / "model" / "eval"), ("training", DOCS / "training")):
             dest.mkdir(parents=True, exist_ok=True)
             for f in sorted((stage / sub).iterdir()):
                 if f.is_file():
                     atomic_write_bytes(dest / f.name, f.read_bytes())
-        print(f"installed into {MODELS_DIR}")
+        print(f"installed into {models_dir}")
     return 0
 
 

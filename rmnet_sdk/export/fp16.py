@@ -96,14 +96,19 @@ def to_fp16(model: onnx.ModelProto, *, keep_io_types: bool = True) -> onnx.Model
     Raises :class:`ExportError` if the result is not fully fp16: a ``Cast`` away from the graph
     IO, a fp32 weight, or a weight that overflowed fp16.
     """
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+    # The converter keeps Min/Max in fp32 by default (for ML-ops graphs); here they are the
+    # prefill's clamps (max(weight, eps), min(weight / support, 1)), exact enough in fp16 --
+    # the PSNR gate below measures it -- and keeping them fp32 would put Casts inside the graph.
+    block = [op for op in DEFAULT_OP_BLOCK_LIST if op not in ("Min", "Max")]
 
     if onnx_precision(model) != "fp32":
         raise InvalidInputError(f"expected a fp32 ONNX model, got {onnx_precision(model)} weights")
     meta = read_onnx_metadata(model)
     try:
         half = convert_float_to_float16(model, keep_io_types=keep_io_types,
-                                        disable_shape_infer=False)
+                                        disable_shape_infer=False, op_block_list=block)
     except Exception as e:
         raise ExportError(f"fp16 conversion failed: {type(e).__name__}: {e}") from e
     write_onnx_metadata(half, meta)
