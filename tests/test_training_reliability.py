@@ -88,7 +88,21 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path: Path) ->
         p.write_bytes(p.read_bytes()[:100])
     with pytest.raises(ModelError, match="none of the 2 checkpoints"):
         latest_checkpoint(tmp_path)
+    for _, p in list_checkpoints(tmp_path):
+        p.unlink()
+    with pytest.raises(ModelError, match="no older checkpoint"):
+        latest_checkpoint(tmp_path)  # checkpoint.json says there was a run
     assert latest_checkpoint(tmp_path / "none") is None
+
+
+def test_the_index_wins_over_an_earlier_runs_later_checkpoints(tmp_path: Path, caplog) -> None:
+    """A run started over (--no-resume) beside an older run's ckpt-50: the index names its own."""
+    _save_steps(tmp_path, [50])
+    (tmp_path / "checkpoint.json").unlink()
+    _save_steps(tmp_path, [10])
+    with caplog.at_level(logging.WARNING, "rmnet_sdk.training"):
+        assert latest_checkpoint(tmp_path).name == "ckpt-00000010.npz"
+    assert not caplog.text
 
 
 def test_pruning_never_removes_checkpoints_newer_than_the_one_saved(tmp_path: Path) -> None:

@@ -110,24 +110,38 @@ def _indexed_name(directory: Path) -> str | None:
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
-    """The newest checkpoint that can be restored, or ``None`` when ``directory`` has none.
+    """The checkpoint to resume from, or ``None`` when ``directory`` has none.
 
-    Normally the one ``checkpoint.json`` names. When that file is missing, truncated or corrupt,
-    or the index itself is gone, the newest readable ``ckpt-*.npz`` is used instead, with a
-    warning naming what was skipped. Raises :class:`ModelError` when checkpoints exist but none
-    can be read: starting again from step 0 would silently throw the run away."""
+    Normally the one ``checkpoint.json`` names (it is written after the checkpoint, so it is
+    authoritative even beside files of an earlier run). When that file is missing, truncated or
+    corrupt, the newest readable older ``ckpt-*.npz`` is used instead, and without an index the
+    newest readable one, each time with a warning naming what was skipped. Raises
+    :class:`ModelError` when checkpoints exist but none can be read: starting again from step 0
+    would silently throw the run away."""
     directory = Path(directory)
+    index = directory / INDEX_FILE
     candidates = list_checkpoints(directory)
     named = _indexed_name(directory)
-    if named is not None and not (directory / named).is_file():
-        log.warning("%s names %s, which is missing", directory / INDEX_FILE, named)
-    elif named is None and candidates and not (directory / INDEX_FILE).exists():
-        log.warning("%s is missing: looking for checkpoints by name", directory / INDEX_FILE)
     skipped = []
+    if named is not None:
+        path = directory / named
+        if path.is_file():
+            problem = checkpoint_problem(path)
+            if problem is None:
+                return path
+            log.warning("checkpoint %s cannot be read (%s): trying an older one", path, problem)
+            skipped.append(f"{named}: {problem}")
+        else:
+            log.warning("%s names %s, which is missing", index, named)
+        match = _CHECKPOINT_NAME.fullmatch(named)
+        if match:
+            candidates = [(s, p) for s, p in candidates if s < int(match.group(1))]
+    elif candidates and not index.exists():
+        log.warning("%s is missing: looking for checkpoints by name", index)
     for _, path in candidates:
         problem = checkpoint_problem(path)
         if problem is None:
-            if skipped or (named is not None and path.name != named):
+            if named is not None:
                 log.warning("resuming from %s, the newest readable checkpoint%s", path.name,
                             f" (skipped: {'; '.join(skipped)})" if skipped else "")
             return path
@@ -136,6 +150,9 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     if skipped:
         raise ModelError(f"none of the {len(skipped)} checkpoints in {directory} can be read "
                          f"({'; '.join(skipped)}); move them away, or start over with --no-resume")
+    if named is not None:
+        raise ModelError(f"{index} names {named}, which is missing, and there is no older "
+                         "checkpoint; start over with --no-resume")
     return None
 
 
