@@ -8,8 +8,13 @@ prediction's way back to full resolution use bilinear interpolation. The C++/CUD
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +24,19 @@ from .errors import ImageReadError, InvalidInputError
 
 #: File suffixes treated as images when scanning folders.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+#: Largest image (width x height) :func:`read_image` decodes. A small PNG can declare a
+#: 20000x20000 canvas (a decompression bomb: 1.2 GB as RGB) and exhaust memory before any check
+#: sees the pixels, so the size is checked from the header first. The default is Pillow's own
+#: refusal threshold (2 x ``PIL.Image.MAX_IMAGE_PIXELS``, ~179 MP). Raise or lower it per call
+#: (``max_pixels=``), for the process (``RMNET_MAX_IMAGE_PIXELS``) or in the CLI
+#: (``--max-image-pixels``); above Pillow's threshold raise ``PIL.Image.MAX_IMAGE_PIXELS`` too.
+MAX_IMAGE_PIXELS = 178_956_970
+MAX_IMAGE_PIXELS_ENV = "RMNET_MAX_IMAGE_PIXELS"
+#: Formats that cannot store an alpha channel: RGBA images lose it when written to them.
+_NO_ALPHA_FORMATS = ("JPEG",)
+
+log = logging.getLogger("rmnet_sdk")
 
 _SCALE = np.float32(127.5)
 _ONE = np.float32(1.0)
@@ -91,28 +109,83 @@ def copy_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
     np.copyto(dst, src, where=mask.astype(bool)[:, :, None])
 
 
-def read_image(path: str | os.PathLike[str], *, keep_alpha: bool = False) -> np.ndarray:
+def max_image_pixels(max_pixels: int | None = None) -> int:
+    """The pixel limit in force: ``max_pixels``, else ``$RMNET_MAX_IMAGE_PIXELS``, else
+    :data:`MAX_IMAGE_PIXELS`."""
+    if max_pixels is None:
+        env = os.environ.get(MAX_IMAGE_PIXELS_ENV)
+        if env is None:
+            return MAX_IMAGE_PIXELS
+        try:
+            max_pixels = int(env)
+        except ValueError:
+            raise InvalidInputError(f"{MAX_IMAGE_PIXELS_ENV} must be an integer, got {env!r}") \
+                from None
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) \
+            or max_pixels < 1:
+        raise InvalidInputError(f"the image pixel limit must be a positive integer, "
+                                f"got {max_pixels!r}")
+    return int(max_pixels)
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike[str], *, what: str = "image",
+               max_pixels: int | None = None) -> Iterator[Any]:
+    """``with open_image(path) as im:`` a Pillow image whose size is within the pixel limit
+    (:func:`max_image_pixels`), checked from the header before anything is decoded.
+
+    Every failure -- missing file, undecodable data (also while the body decodes it), too many
+    pixels -- is an :class:`ImageReadError` naming the file; photos and masks share this.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    limit = max_image_pixels(max_pixels)
+    try:
+        with warnings.catch_warnings():
+            # the explicit limit below replaces Pillow's warning halfway to its own refusal
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+    except Image.DecompressionBombError as e:  # over Pillow's own threshold
+        raise ImageReadError(f"{what} {path} is above Pillow's decompression-bomb limit ({e}); "
+                             "raise PIL.Image.MAX_IMAGE_PIXELS as well if the file is genuine") \
+            from e
+    except FileNotFoundError as e:
+        raise ImageReadError(f"{what} file not found: {path}") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise ImageReadError(f"cannot decode {what} {path}: {e}") from e
+    with opened as im:
+        if im.width * im.height > limit:
+            raise ImageReadError(
+                f"{what} {path} is {im.height}x{im.width} (HxW) = {im.width * im.height / 1e6:.1f}"
+                f" MP, above the limit of {limit / 1e6:.1f} MP that guards against decompression "
+                f"bombs: raise it with max_pixels=, {MAX_IMAGE_PIXELS_ENV} or the CLI's "
+                "--max-image-pixels if the file is genuine")
+        try:
+            yield im
+        except ImageReadError:
+            raise
+        except (OSError, ValueError, SyntaxError) as e:  # truncated data, bad chunks
+            raise ImageReadError(f"cannot decode {what} {path}: {e}") from e
+
+
+def read_image(path: str | os.PathLike[str], *, keep_alpha: bool = False,
+               max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as uint8 RGB (or RGBA with ``keep_alpha``), EXIF orientation applied.
 
     Pillow is used because it applies EXIF orientation for every mode, alpha included (OpenCV's
     ``IMREAD_UNCHANGED`` ignores EXIF). Raises :class:`ImageReadError` for missing or undecodable
-    files.
+    files, and for images above the pixel limit (:func:`max_image_pixels`) before decoding them.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-            mode = "RGBA" if (keep_alpha and has_alpha) else "RGB"
-            if im.mode == "I;16" or im.mode == "I":
-                im = im.point(lambda v: v / 256).convert("L")
-            arr = np.asarray(im.convert(mode), dtype=np.uint8)
-    except FileNotFoundError as e:
-        raise ImageReadError(f"image file not found: {path}") from e
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise ImageReadError(f"cannot decode image {path}: {e}") from e
+    with open_image(path, max_pixels=max_pixels) as im:
+        im = ImageOps.exif_transpose(im)
+        has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+        mode = "RGBA" if (keep_alpha and has_alpha) else "RGB"
+        if im.mode == "I;16" or im.mode == "I":
+            im = im.point(lambda v: v / 256).convert("L")
+        arr = np.asarray(im.convert(mode), dtype=np.uint8)
     return np.ascontiguousarray(arr)
 
 
@@ -131,6 +204,10 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, overwrite: b
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise InvalidInputError(f"unknown image format for {path} (suffix {path.suffix!r})")
+    if fmt in _NO_ALPHA_FORMATS and image.ndim == 3 and image.shape[2] == 4:
+        log.warning("%s: %s cannot store transparency; writing RGB without the alpha channel "
+                    "(use .png or .webp to keep it)", path, fmt)
+        image = np.ascontiguousarray(image[:, :, :3])
     with atomic_path(path, overwrite=overwrite) as tmp:
         im = Image.fromarray(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image)
         kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}

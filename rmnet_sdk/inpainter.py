@@ -100,6 +100,7 @@ class Inpainter:
     #: class defaults, so an Inpainter assembled around an injected backend (tests, benchmarks)
     #: behaves like a constructed one
     max_original_pixels: int = ORIGINAL_MAX_PIXELS
+    ensemble: str = "none"
 
     def __init__(self, model: str | os.PathLike[str] | None = None, backend: str = "auto",
                  device: int = 0, strategy: Strategy = "auto", *, resolution: int | None = None,

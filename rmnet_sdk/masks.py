@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ._fileio import atomic_path
-from .errors import ImageReadError, InvalidInputError
+from .errors import InvalidInputError
 
 Polarity = Literal["white-hole", "black-hole"]
 _POLARITIES = ("white-hole", "black-hole")
@@ -124,28 +124,26 @@ def ratio_bucket(ratio: float) -> int | None:
 # -- files ---------------------------------------------------------------------------------------
 
 def read_mask(path: str | os.PathLike[str], *, polarity: Polarity = "white-hole",
-              threshold: float = 127) -> np.ndarray:
+              threshold: float = 127, max_pixels: int | None = None) -> np.ndarray:
     """Read any image file as a bool ``HxW`` hole mask.
 
     The file is decoded with Pillow, EXIF orientation applied (as :func:`rmnet_sdk.imaging.read_image`
     does for photos, so a mask and its photo stay aligned), converted to 8-bit grayscale (alpha is
-    ignored) and binarised with :func:`binarize`. Missing or undecodable files raise
+    ignored) and binarised with :func:`binarize`. Missing or undecodable files, and files above
+    the pixel limit (``max_pixels``, see :func:`rmnet_sdk.imaging.max_image_pixels`), raise
     :class:`ImageReadError`.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
+
+    from .imaging import open_image
 
     _check_polarity(polarity)
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                im = im.point(lambda v: v / 256)
-            gray = np.asarray(im.convert("L"), dtype=np.uint8)
-    except FileNotFoundError as e:
-        raise ImageReadError(f"mask file not found: {path}") from e
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise ImageReadError(f"cannot decode mask image {path}: {e}") from e
+    # the same pixel limit as photos: a mask can be a decompression bomb too
+    with open_image(path, what="mask", max_pixels=max_pixels) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            im = im.point(lambda v: v / 256)
+        gray = np.asarray(im.convert("L"), dtype=np.uint8)
     return binarize(gray, threshold, polarity)
 
 

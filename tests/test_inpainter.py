@@ -18,7 +18,7 @@ from rmnet_sdk.errors import (
     RMNetError,
 )
 from rmnet_sdk.imaging import from_model_range, resize_image, to_model_range, upsample_prediction
-from rmnet_sdk.inpainter import hole_boxes
+from rmnet_sdk.inpainter import EmptyMaskWarning, hole_boxes
 from rmnet_sdk.masks import make_mask, resize_hole_mask
 
 SIZES = [(100, 77), (256, 256), (1024, 768), (3000, 200)]
@@ -134,7 +134,8 @@ def test_empty_mask_returns_copy_without_inference(toy_onnx: Path) -> None:
     real = inp.backend.infer
     inp.backend.infer = lambda *a: calls.append(1) or real(*a)
     img, _ = _case(70, 50)
-    out = inp.run(img, np.zeros((70, 50), bool))
+    with pytest.warns(EmptyMaskWarning, match="no hole pixels"):  # almost always a mistake
+        out = inp.run(img, np.zeros((70, 50), bool))
     np.testing.assert_array_equal(out, img)
     assert out is not img and calls == []
 

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-data", help="separate validation folder (default: a hashed split of --data)")
     p.add_argument("--masks", help="folder of mask images (default: procedural masks)")
     p.add_argument("--mask-polarity", choices=["white-hole", "black-hole"],
-                   help="mask files: white-hole (ours, NVIDIA test set) or black-hole (QD-IMD)")
+                   help="mask files: white-hole (ours) or black-hole (QD-IMD and NVIDIA sets)")
     p.add_argument("--run-dir", required=True,
                    help="run folder: config, checkpoints, samples, TensorBoard logs")
     p.add_argument("--preset", default=None, choices=sorted(PRESETS),
