@@ -6,6 +6,8 @@ Importing this package never imports TensorFlow: training (``rmnet_sdk.training`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     BackendUnavailableError,
     DataError,
@@ -20,7 +22,13 @@ from .errors import (
     WeightsNotFoundError,
 )
 
+# The one place the version is written: pyproject.toml (scikit-build-core's regex provider) and
+# CMakeLists.txt read it from this line.
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what IDEs and type checkers see; at run time __getattr__ imports lazily
+    from .backends import available_backends
+    from .inpainter import Inpainter
 
 
 def __getattr__(name: str):

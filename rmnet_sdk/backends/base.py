@@ -7,15 +7,65 @@ same tensors and the pre/post-processing is written once.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import ModelError
 from ..metadata import ModelMetadata
 
 
+def check_prediction(pred: object, image: np.ndarray, backend: str) -> np.ndarray:
+    """``pred`` if it is a finite float ``[N,3,H,W]`` array matching ``image``, else
+    :class:`ModelError`.
+
+    A wrong model (one output channel, a half-size output) or a numerically broken one (NaN
+    from an fp16 overflow) would otherwise come out as plausible-looking pixels: NaN casts to 0
+    and a 1-channel prediction broadcasts to grey, so the output must be checked, not trusted.
+    """
+    expected = (image.shape[0], 3, *image.shape[2:])
+    shape = getattr(pred, "shape", None)
+    if not isinstance(pred, np.ndarray) or pred.shape != expected:
+        raise ModelError(f"backend {backend!r} returned a prediction of shape {shape} for input "
+                         f"{tuple(image.shape)} (NCHW); an R-MNet model returns {expected}: is "
+                         "this an R-MNet generator?")
+    if not np.issubdtype(pred.dtype, np.floating):
+        raise ModelError(f"backend {backend!r} returned a {pred.dtype} prediction, not float")
+    # one reduction first: summing finite tanh outputs cannot overflow, so a finite sum proves
+    # every value finite without allocating a mask the size of the image
+    if not np.isfinite(pred.sum(dtype=np.float64)):
+        bad = int(pred.size - np.count_nonzero(np.isfinite(pred)))
+        raise ModelError(f"backend {backend!r} returned {bad} non-finite value(s) (NaN/inf) in "
+                         f"a prediction of shape {expected}: the model or its precision is "
+                         "broken for this input (an fp16 overflow?)")
+    return pred
+
+
+def _checked(infer: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    @functools.wraps(infer)
+    def wrapper(self: Backend, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return check_prediction(infer(self, image, mask), image, self.name)
+
+    wrapper.__rmnet_checked__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Backend(ABC):
-    """One loaded model on one device. Create once, call :meth:`infer` many times."""
+    """One loaded model on one device. Create once, call :meth:`infer` many times.
+
+    Every subclass's :meth:`infer` is wrapped (``__init_subclass__``) so that its result goes
+    through :func:`check_prediction`: each backend, and each caller of ``infer`` (Inpainter,
+    benchmarks), gets the same typed error for a wrong-shaped or non-finite prediction without
+    any backend having to remember the check.
+    """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        infer = cls.__dict__.get("infer")
+        if infer is not None and not getattr(infer, "__rmnet_checked__", False):
+            cls.infer = _checked(infer)  # type: ignore[method-assign]
 
     #: registry name, e.g. "onnxruntime"
     name: str = ""
