@@ -23,6 +23,9 @@ inference, device->host, composite). Two kinds of row:
 Every case is run in interleaved rounds (round 1 of all cases, then round 2, ...) so machine
 noise hits all alike; statistics are over all timed iterations. References measured in the same
 run: the TF-Keras model, OpenCV Telea and Navier-Stokes; the paper's 0.193 s is a constant.
+Without ``--keras``, the TF-Keras reference is the benchmarked ONNX model itself mapped back to
+Keras by the fine-tuning importer (:func:`keras_reference`), when TensorFlow is installed, so the
+headline same-run ratio is one command.
 
 TensorFlow is imported only when a Keras reference is requested.
 """
@@ -30,6 +33,7 @@ TensorFlow is imported only when a Keras reference is requested.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import subprocess
@@ -48,6 +52,18 @@ from .backends.base import Backend
 PAPER_SECONDS = 0.193
 STAGES: tuple[str, ...] = ("preprocess", "h2d", "inference", "d2h", "composite")
 SCHEMA_VERSION = 1
+#: CPU features that decide which kernels ONNX Runtime / TensorFlow can use (report name ->
+#: /proc/cpuinfo flags, any of which counts): AVX-512 VNNI and AVX-VNNI speed up INT8, BF16 and
+#: AMX bf16 matmuls.
+CPU_FEATURES: dict[str, tuple[str, ...]] = {
+    "AVX2": ("avx2",),
+    "AVX-512": ("avx512f",),
+    "VNNI": ("avx512_vnni", "avx_vnni"),
+    "BF16": ("avx512_bf16", "amx_bf16"),
+    "AMX": ("amx_tile",),
+}
+
+_logger = logging.getLogger("rmnet_sdk")
 
 
 # -- statistics -----------------------------------------------------------------------------------
@@ -256,10 +272,16 @@ def _cpu_details() -> dict[str, Any]:
                 info["isa"] = sorted(f for f in flags if f in {
                     "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni",
                     "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16"})
+                info["features"] = cpu_features(flags)
                 break
     except OSError:
         pass
     return info
+
+
+def cpu_features(flags: set[str]) -> dict[str, bool]:
+    """Which of :data:`CPU_FEATURES` a CPU with these ``/proc/cpuinfo`` flags has."""
+    return {name: any(f in flags for f in names) for name, names in CPU_FEATURES.items()}
 
 
 def _gpu_details() -> list[dict[str, str]]:
@@ -313,6 +335,38 @@ def _onnx_backends(requested: Sequence[str] | None) -> list[str]:
 
 def _tf_call(fn: Callable[[Any, Any], Any], x: np.ndarray, m: np.ndarray) -> np.ndarray:
     return fn(x, m).numpy()
+
+
+def keras_reference(onnx_path: str | os.PathLike[str]) -> tuple[Any, Any]:
+    """The Keras generator that an exported R-MNet ONNX file came from, and its metadata.
+
+    Built from the file's metadata (width, mask channel, prefill, upsampling) and filled by the
+    fine-tuning importer (:func:`rmnet_sdk.training.warmstart.load_initial_weights`), whose own
+    parity check against ONNX Runtime must pass: the TF reference rows then time the same
+    network as the ONNX rows. Needs TensorFlow; raises ModelError for a file it cannot map.
+    """
+    from .errors import ModelError
+    from .export.onnx import read_onnx_metadata
+    from .training.model import build_generator
+    from .training.warmstart import load_initial_weights
+
+    meta = read_onnx_metadata(onnx_path)
+    if meta.gf <= 0:
+        raise ModelError(f"{onnx_path} does not record its generator width (gf): pass --keras")
+    model = build_generator(meta.gf, mask_channel=meta.mask_channel, prefill=meta.prefill,
+                            upsampling=meta.upsampling)
+    load_initial_weights(model, onnx_path)
+    return model, meta
+
+
+def _tensorflow_missing() -> str | None:
+    """Why no TF-Keras reference can be built here, or None."""
+    import importlib.util
+
+    for module, extra in (("tensorflow", "train"), ("keras", "train")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install 'rmnet-sdk[{extra}]')"
+    return None
 
 
 class TFFunctionBackend(Backend):
@@ -384,11 +438,29 @@ def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[l
                                       partial(inner.infer, d["x"], d["m"])))
                 if "e2e" in cfg.modes:
                     cases.append(_inpainter_case(inp, backend, precision, s, n, d))
+    tf_inpainter = None
     if "tf" in cfg.references and cfg.keras_model:
         inp = Inpainter(cfg.keras_model, backend="keras", strategy=cfg.strategy)
-        tfb = TFFunctionBackend(inp.backend.model, inp.backend.metadata)
-        fn = tfb.fn
-        inp.backend = tfb
+        inp.backend = TFFunctionBackend(inp.backend.model, inp.backend.metadata)
+        tf_inpainter = inp
+        loaded["models"]["tf-keras"] = _report_path(cfg.keras_model)
+    elif "tf" in cfg.references:
+        why = _tensorflow_missing()
+        if why is None:
+            try:
+                keras_model, meta = keras_reference(model)
+                inp = Inpainter(model, backend="onnxruntime", strategy=cfg.strategy)
+                inp.backend = TFFunctionBackend(keras_model, meta)
+                tf_inpainter = inp
+                loaded["models"]["tf-keras"] = (f"{_report_path(str(model))} imported into Keras "
+                                                "(parity-checked)")
+            except Exception as e:  # an ONNX file the importer cannot map: say so, go on
+                why = f"cannot map {model.name} back to Keras ({e}); pass --keras"
+        if why is not None:
+            log(f"no TF-Keras reference rows: {why}")
+    if tf_inpainter is not None:
+        inp = tf_inpainter
+        fn = inp.backend.fn
         for (s, n) in plan:
             d = inputs[(s, n)]
             xh = np.ascontiguousarray(d["x"].transpose(0, 2, 3, 1))
@@ -524,6 +596,9 @@ def markdown(report: dict[str, Any]) -> str:
              "## Environment", "",
              f"- CPU: {cpu.get('model')} — {cpu.get('usable_cores')} usable of "
              f"{cpu.get('logical_cores')} logical cores; ISA: {', '.join(cpu.get('isa', []))}",
+             "- CPU features: " + (", ".join(f"{k} {'yes' if v else 'no'}"
+                                            for k, v in cpu["features"].items())
+                                  if cpu.get("features") else "unknown (no /proc/cpuinfo)"),
              f"- GPU: {', '.join(g['name'] + ' (driver ' + g['driver'] + ')' for g in env.get('gpus', [])) or 'none'}",
              f"- Python {m.get('python')}, {m.get('platform')}",
              "- libraries: " + ", ".join(f"{k} {m.get(k)}" for k in
@@ -583,6 +658,8 @@ def plot(report: dict[str, Any], path: str | os.PathLike[str]) -> Path | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        _logger.warning("bench.png not written: matplotlib is not installed "
+                     "(pip install 'rmnet-sdk[plot]')")
         return None
     rows = [r for r in report["rows"] if "error" not in r and r["batch"] == 1]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
@@ -631,7 +708,7 @@ def write_report(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> dic
     paths = {"json": out / "bench.json", "md": out / "bench.md"}
     atomic_write_text(paths["json"], json.dumps(report, indent=2, default=str) + "\n")
     atomic_write_text(paths["md"], markdown(report))
-    png = plot(report, out / "bench.png")
+    png = plot(report, out / "bench.png")  # None (and a warning) without matplotlib
     if png:
         paths["png"] = png
     return paths
