@@ -4,6 +4,7 @@
     rmnet inpaint cutout.png --mask-from-alpha -o filled.png     # transparent = hole
     rmnet inpaint --images photos/ --masks masks/ -o out/        # pairs by relative path
     rmnet inpaint --images photos/ --masks watermark.png -o out/ --resize-mask
+    rmnet video clip.mp4 --mask watermark.png -o clean.mp4      # or per-frame masks: a folder
     rmnet info
     rmnet bench --model model.onnx --keras model.keras -o benchmarks/results/my-machine
     rmnet serve [--model model.onnx] [--max-batch 8] [--instances 2]   # Triton, loopback
@@ -161,6 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_arguments as _bench_arguments
 
     _bench_arguments(bp)
+
+    vp = sub.add_parser("video", formatter_class=_HelpFormatter,
+                        help="fill the holes of every frame of a video or a frame folder",
+                        description="Inpaint a video (or a folder of frames) with one static "
+                                    "mask (prepared once) or per-frame masks; keeps the frame "
+                                    "rate and size.")
+    from .video_cli import __doc__ as _video_doc
+    from .video_cli import add_arguments as _video_arguments
+
+    vp.epilog = _video_doc
+    _video_arguments(vp)
+    _add_model_options(vp)
+    vp.set_defaults(strategy="crop")
 
     sp = sub.add_parser("serve", help="serve the model on Triton Inference Server (PyTriton)",
                         description="Serve HxWx3 uint8 images + HxW masks over HTTP/gRPC with "
@@ -472,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_inpaint(args)
         if args.command == "eval":
             return _cmd_eval(args)
+        if args.command == "video":
+            from . import video_cli
+
+            return video_cli.main(args)
         if args.command == "bench":
             from . import bench
 

@@ -168,6 +168,17 @@ class Inpainter:
 
     __call__ = run
 
+    def run_video(self, frames, mask, *, color: str = "rgb", strategy: Strategy = "crop",
+                  batch_size: int | None = None, stability=False, resize_mask: bool = False):
+        """Iterate over ``frames`` inpainted: one static ``HxW`` mask (prepared once: boxes,
+        mask tensors and strategy) or an iterable of per-frame masks. See
+        :class:`rmnet_sdk.video.VideoInpainter` for the arguments."""
+        from .video import VideoInpainter
+
+        return VideoInpainter(self, strategy=strategy, batch_size=batch_size,
+                              stability=stability, resize_mask=resize_mask).run(
+                                  frames, mask, color=color)
+
     # -- internals ------------------------------------------------------------------------------
     def _run_many(self, images: list[np.ndarray], masks_: list[np.ndarray], color: str,
                   strategy: str) -> list[np.ndarray]:
