@@ -18,6 +18,8 @@ Definitions (research/inpainting_anchors.md §3.4):
   5-pixel border cropped. The hole value averages the *same* map (computed on the whole image)
   over the hole pixels, border pixels included (a hole at the border still counts).
 * FID: Fréchet distance between Gaussian fits of Inception features (:func:`fid`).
+* Flicker (video): the mean absolute frame-to-frame difference inside the hole, divided by the
+  same measure on the known ring around it (:func:`flicker`).
 
 scikit-image and SciPy are test-only dependencies; this module needs NumPy and OpenCV (and
 ONNX Runtime for :func:`fid`).
@@ -347,6 +349,35 @@ def fid(real_images: np.ndarray | Sequence[np.ndarray | str | os.PathLike[str]],
     return frechet_distance(mu1, s1, mu2, s2)
 
 
+def flicker(frames: Sequence[np.ndarray], hole: np.ndarray, *, ring: int = 8) -> dict[str, float]:
+    """Temporal flicker of a filled hole in a clip of ``HxWx3`` uint8 frames (one static mask).
+
+    ``hole``: mean over consecutive frame pairs of ``|f_t - f_{t-1}|`` (0-255, all channels)
+    over the hole pixels; ``ring``: the same over the known pixels within ``ring`` pixels of the
+    hole; ``ratio = hole / ring``. The ring measures how much the scene itself changes (noise,
+    motion), so a ratio near 1 means the fill moves as much as its surroundings, and far above 1
+    a fill that flickers on its own; a still clip of a noisy camera has a ratio below 1 when the
+    fill is smoother than the noise.
+    """
+    h = as_hole_mask(hole, name="hole")
+    if len(frames) < 2:
+        raise InvalidInputError(f"flicker needs at least 2 frames, got {len(frames)}")
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    around = cv2.dilate(h.view(np.uint8), kernel).astype(bool) & ~h
+    hole_sum = ring_sum = 0.0
+    for prev, cur in zip(frames[:-1], frames[1:], strict=True):
+        if cur.shape != prev.shape or cur.shape[:2] != h.shape:
+            raise InvalidInputError(f"flicker: frames {prev.shape} / {cur.shape} do not match the "
+                                    f"hole {h.shape}")
+        diff = cv2.absdiff(cur, prev)
+        hole_sum += float(diff[h].mean()) if h.any() else math.nan
+        ring_sum += float(diff[around].mean()) if around.any() else math.nan
+    pairs = len(frames) - 1
+    hole_mad, ring_mad = hole_sum / pairs, ring_sum / pairs
+    return {"hole": hole_mad, "ring": ring_mad,
+            "ratio": hole_mad / ring_mad if ring_mad > 0 else math.inf}
+
+
 __all__ = [
     "DATA_RANGE",
     "check_inception_weights",
@@ -357,6 +388,7 @@ __all__ = [
     "evaluate_pair",
     "feature_statistics",
     "fid",
+    "flicker",
     "frechet_distance",
     "inception_features",
     "mae",
