@@ -768,7 +768,8 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     p.add_argument("--pause-pid", type=int, default=None,
                    help="SIGSTOP this process while timing (always SIGCONT afterwards)")
-    p.add_argument("-o", "--output", required=True, help="folder for bench.json, bench.md, bench.png")
+    p.add_argument("-o", "--output", default="rmnet-bench",
+                   help="folder for bench.json, bench.md, bench.png")
 
 
 def config_from_args(args: Any) -> BenchConfig:

@@ -75,3 +75,12 @@ def test_no_tf_rows_is_said(monkeypatch) -> None:
     cases, _ = bench.build_cases(cfg, log=said.append)
     assert not any(c.name == "tf-keras" for c in cases)
     assert any("no TF-Keras reference rows: tensorflow is not installed" in s for s in said)
+
+
+def test_bench_runs_without_arguments() -> None:
+    from rmnet_sdk.cli import build_parser
+
+    args = build_parser().parse_args(["bench"])
+    cfg = bench.config_from_args(args)
+    assert args.output == "rmnet-bench" and cfg.model is None and cfg.keras_model is None
+    assert "tf" in cfg.references  # the TF-Keras rows are on by default
