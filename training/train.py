@@ -337,7 +337,7 @@ class Trainer:
         try:
             # Log lines go above the bar instead of into it (tqdm.write for the root logger's
             # console handlers, restored afterwards).
-            with logging_redirect_tqdm() if progress else contextlib.nullcontext():
+            with logging_redirect_tqdm(tqdm_class=tqdm) if progress else contextlib.nullcontext():
                 self._log_known_tf_messages()
                 if keras_backend() == "tensorflow":
                     ds = self.train_data.tf_dataset(self.step, end)
