@@ -765,7 +765,10 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--iterations", type=int, default=10, help="at least this many calls per case")
     p.add_argument("--min-seconds", type=float, default=2.0, help="and at least this long per case")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    from .cli import _positive_int
+
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="ONNX Runtime intra-op threads (default: one per physical core)")
     p.add_argument("--pause-pid", type=int, default=None,
                    help="SIGSTOP this process while timing (always SIGCONT afterwards)")
     p.add_argument("-o", "--output", default="rmnet-bench",

@@ -39,8 +39,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        if (default in (None, False, argparse.SUPPRESS) or "default" in text
-                or not action.option_strings):
+        if (default is None or default is False or default == argparse.SUPPRESS
+                or "default" in text or not action.option_strings):
             return text
         return text + " (default: %(default)s)"
 

@@ -298,6 +298,7 @@ def test_help_shows_defaults_and_one_polarity_story(capsys) -> None:
         main(["inpaint", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: auto)" in text and "(default: white-hole)" in text
+    assert "CUDA device index (GPU backends) (default: 0)" in text  # 0 is a default too
     assert "(default: None)" not in text
     assert "black-hole (QD-IMD and NVIDIA sets)" in text
     from rmnet_sdk.training.cli import build_parser as train_parser
