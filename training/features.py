@@ -17,6 +17,7 @@ EfficientNets. Its input is the Lite models' own normalisation, ``(x - 127) / 12
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -105,12 +106,12 @@ def build_lite0(*, include_top: bool = False, feature_block: int | None = LITE0_
     ``feature_block=k``: stop after block ``k``'s expansion activation (the loss features);
     ``None``: the whole network, ending in logits when ``include_top`` (1000 ImageNet classes)
     and in the 1280-channel head activation otherwise. Layer names follow the ``state_dict``
-    (``blocks.3.expand_conv`` for ``_blocks.3._expand_conv``) so weight loading is a lookup.
+    (``block3_expand_conv`` for ``_blocks.3._expand_conv``) so weight loading is a lookup.
     """
     inputs = keras.Input((None, None, 3), name="image")
     x = _relu6(_bn(_conv(inputs, 32, 3, 2, "conv_stem"), "bn0"), "stem_relu6")
     for i, block in enumerate(_blocks()):
-        p = f"blocks.{i}."
+        p = f"block{i}_"
         h = x
         hidden = block.filters_in * block.expand
         if block.expand != 1:
@@ -136,8 +137,10 @@ def build_lite0(*, include_top: bool = False, feature_block: int | None = LITE0_
 
 
 def _torch_name(layer_name: str) -> str:
-    """``blocks.3.expand_conv`` -> ``_blocks.3._expand_conv``; ``conv_stem`` -> ``_conv_stem``."""
-    return ".".join(part if part.isdigit() else "_" + part for part in layer_name.split("."))
+    """``block3_expand_conv`` -> ``_blocks.3._expand_conv``; ``conv_stem`` -> ``_conv_stem``
+    (Keras names cannot hold dots on the torch backend)."""
+    block = re.fullmatch(r"block(\d+)_(\w+)", layer_name)
+    return f"_blocks.{block[1]}._{block[2]}" if block else "_" + layer_name
 
 
 def load_lite0_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
