@@ -375,7 +375,7 @@ def flicker(frames: Sequence[np.ndarray], hole: np.ndarray, *, ring: int = 8) ->
     pairs = len(frames) - 1
     hole_mad, ring_mad = hole_sum / pairs, ring_sum / pairs
     return {"hole": hole_mad, "ring": ring_mad,
-            "ratio": hole_mad / ring_mad if ring_mad > 0 else math.inf}
+            "ratio": hole_mad / ring_mad if ring_mad > 0 else (math.inf if hole_mad else math.nan)}
 
 
 __all__ = [
