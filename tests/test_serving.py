@@ -197,3 +197,88 @@ def test_missing_stub_env_is_a_typed_error(tmp_path):
 
     with pytest.raises(BackendUnavailableError, match="prepare-stub-env"):
         resolve_stub_env(tmp_path / "nowhere")
+
+
+class _FakeRequest(dict):
+    """What PyTriton hands the inference callable: arrays by input name, plus parameters."""
+
+    def __init__(self, image, mask, **parameters):
+        super().__init__(image=image, mask=mask)
+        self.parameters = parameters
+
+
+class _RecordingInpainter:
+    """Stands in for Inpainter: fills holes with a constant per (strategy, color), records calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def run(self, images, masks, *, color, strategy):
+        self.calls.append((len(images), strategy, color))
+        value = {None: 10, "resize": 20}[strategy] + (1 if color == "bgr" else 0)
+        return [np.where(m[..., None] > 0, np.uint8(value), img)
+                for img, m in zip(images, masks, strict=True)]
+
+
+def test_infer_function_groups_requests_by_options_and_keeps_order():
+    from rmnet_sdk.serving.server import make_infer_function
+
+    img = np.zeros((2, 8, 8, 3), np.uint8)
+    mask = np.zeros((2, 8, 8), np.uint8)
+    mask[:, 2:4, 2:4] = 1
+    fake = _RecordingInpainter()
+    infer = make_infer_function(fake)
+    out = infer([_FakeRequest(img, mask), _FakeRequest(img[:1], mask[:1], strategy="resize"),
+                 _FakeRequest(img, mask, color="bgr"), _FakeRequest(img[:1], mask[:1])])
+    assert [o["inpainted"].shape[0] for o in out] == [2, 1, 2, 1]
+    assert [int(o["inpainted"][0, 2, 2, 0]) for o in out] == [10, 20, 11, 10]
+    assert int(out[0]["inpainted"][0, 0, 0, 0]) == 0  # known pixels untouched
+    assert sorted(fake.calls, key=str) == sorted([(3, None, "rgb"), (1, "resize", "rgb"),
+                                                  (2, None, "bgr")], key=str)
+
+
+def test_a_bad_request_fails_its_batch_with_a_message_naming_it():
+    from rmnet_sdk.serving.protocol import RESEND_MARKER
+    from rmnet_sdk.serving.server import make_infer_function
+
+    img = np.zeros((1, 8, 8, 3), np.uint8)
+    mask = np.ones((1, 8, 8), np.uint8)
+    fake = _RecordingInpainter()
+    infer = make_infer_function(fake)
+    with pytest.raises(InvalidInputError) as info:
+        infer([_FakeRequest(img, mask, tag="good"), _FakeRequest(img, mask, strategy="x", tag="bad")])
+    assert "request bad: strategy must be one of" in str(info.value)
+    assert "request good" not in str(info.value) and RESEND_MARKER in str(info.value)
+    with pytest.raises(InvalidInputError) as info:  # alone: no resend advice
+        infer([_FakeRequest(img, mask, color="hsv")])
+    assert "color must be one of" in str(info.value) and RESEND_MARKER not in str(info.value)
+    assert fake.calls == []  # nothing ran
+
+
+def test_valid_requests_succeed_beside_concurrent_bad_ones(server, reference):
+    """Same-sized good and bad requests at once: Triton may batch them together (20 ms queue
+    delay); the client resends a valid request that a bad one's batch took down."""
+    from rmnet_sdk.serving import InpaintClient
+
+    image, mask = _photo(40, 56, seed=8)
+    expected = reference.run(image, mask)
+    outcomes: list[object] = []
+
+    def send(strategy):
+        with InpaintClient(server.grpc_url, "grpc") as client:
+            try:
+                outcomes.append((strategy, client.inpaint(image, mask, strategy=strategy)))
+            except InvalidInputError as e:
+                outcomes.append((strategy, e))
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in [None, "sharpen"] * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(outcomes) == 8
+    for strategy, result in outcomes:
+        if strategy is None:
+            np.testing.assert_array_equal(result, expected)
+        else:
+            assert isinstance(result, InvalidInputError) and "sharpen" in str(result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from ..errors import BackendUnavailableError, InvalidInputError, RMNetError
 from . import protocol as wire
 
 PROTOCOLS = ("http", "grpc")
+#: How often a valid request is sent when a bad request in its dynamic batch failed the batch.
+RESEND_ATTEMPTS = 3
 #: Triton rejects requests that break the model config (dtype, rank, fixed dims) with these.
 _TRITON_INPUT_ERRORS = ("unexpected datatype", "unexpected shape", "expected", "invalid",
                         "unexpected inference input", "unexpected number of inputs")
@@ -101,19 +104,26 @@ class InpaintClient:
         single = image.ndim == 3
         if single:
             image, mask = image[None], mask[None]
-        inputs = [self._input(wire.IMAGE_INPUT, image), self._input(wire.MASK_INPUT, mask)]
-        params = {k: v for k, v in ((wire.PARAM_STRATEGY, strategy),
-                                    (wire.PARAM_COLOR, color)) if v is not None}
-        outputs = [self._tc.InferRequestedOutput(wire.OUTPUT)]
-        try:
-            kwargs = {"parameters": params} if params else {}
-            if self.protocol == "grpc":
-                kwargs["client_timeout"] = self.timeout_s
-            result = self._client.infer(self.model_name, inputs, outputs=outputs, **kwargs)
-        except self._exception_type() as e:
-            raise self._translate(e) from None
-        except OSError as e:  # refused, reset, timed out before Triton answered
-            raise BackendUnavailableError(f"{self.url} ({self.protocol}): {e}") from e
+        tag = uuid.uuid4().hex
+        params = {k: v for k, v in ((wire.PARAM_STRATEGY, strategy), (wire.PARAM_COLOR, color),
+                                    (wire.PARAM_TAG, tag)) if v is not None}
+        kwargs = {"parameters": params}
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = self.timeout_s
+        for attempt in range(1, RESEND_ATTEMPTS + 1):
+            inputs = [self._input(wire.IMAGE_INPUT, image), self._input(wire.MASK_INPUT, mask)]
+            outputs = [self._tc.InferRequestedOutput(wire.OUTPUT)]
+            try:
+                result = self._client.infer(self.model_name, inputs, outputs=outputs, **kwargs)
+                break
+            except self._exception_type() as e:
+                error = self._translate(e)
+                # a valid request that shared a dynamic batch with a bad one was not run
+                innocent = wire.RESEND_MARKER in str(error) and f"request {tag}:" not in str(error)
+                if not innocent or attempt == RESEND_ATTEMPTS:
+                    raise error from None
+            except OSError as e:  # refused, reset, timed out before Triton answered
+                raise BackendUnavailableError(f"{self.url} ({self.protocol}): {e}") from e
         out = result.as_numpy(wire.OUTPUT)
         return out[0] if single else out
 

@@ -40,7 +40,8 @@ class ServerProcess:
     """``with ServerProcess(["--max-batch", "4"]) as srv: srv.http_url ...``
 
     Extra arguments go to ``rmnet serve``; host and ports are chosen here (loopback only).
-    The server's stderr (Triton's log) is kept in a temporary file, shown when start-up fails.
+    The server's output (Triton's log included) is kept in a temporary file, shown when start-up
+    fails.
     """
 
     def __init__(self, args: list[str] | tuple[str, ...] = (), *, start_timeout_s: float = 180.0,
@@ -81,6 +82,8 @@ class ServerProcess:
         def read_stdout() -> None:
             assert self.proc is not None and self.proc.stdout is not None
             for line in self.proc.stdout:
+                self._log.write(line.encode())  # Triton logs to stdout: keep it with stderr
+                self._log.flush()
                 if line.startswith("{") and not ready.is_set():
                     try:
                         self.endpoints = json.loads(line)

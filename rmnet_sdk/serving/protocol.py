@@ -24,9 +24,13 @@ TRITON_DTYPE = "UINT8"
 #: Optional request parameters (strings), forwarded to ``Inpainter.run``.
 PARAM_STRATEGY = "strategy"
 PARAM_COLOR = "color"
-PARAMETERS = (PARAM_STRATEGY, PARAM_COLOR)
+#: A client's name for its request, quoted in error messages (``InpaintClient`` sets a UUID).
+PARAM_TAG = "tag"
+PARAMETERS = (PARAM_STRATEGY, PARAM_COLOR, PARAM_TAG)
+#: Ends the error of a dynamic batch that failed because of other requests in it.
+RESEND_MARKER = "resend them"
 
 __all__ = [
     "MODEL_NAME", "IMAGE_INPUT", "MASK_INPUT", "OUTPUT", "IMAGE_SHAPE", "MASK_SHAPE", "DTYPE",
-    "TRITON_DTYPE", "PARAM_STRATEGY", "PARAM_COLOR", "PARAMETERS",
+    "TRITON_DTYPE", "PARAM_STRATEGY", "PARAM_COLOR", "PARAM_TAG", "PARAMETERS", "RESEND_MARKER",
 ]

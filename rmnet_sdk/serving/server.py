@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BackendUnavailableError, InvalidInputError
+from ..inpainter import COLORS, STRATEGIES
 from . import protocol
 from .environment import resolve_stub_env, triton_environment
 
@@ -48,15 +49,23 @@ class ServeConfig:
     log_verbose: int = 0
 
 
-def _param(request, name: str, default: str | None) -> str | None:
+def _param(request, name: str, default: str | None, choices: tuple[str, ...]) -> str | None:
     value = request.parameters.get(name, default)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInputError(f"parameter {name!r} must be a string, got {value!r}")
+    if value is not None and value not in choices:
+        raise InvalidInputError(f"{name} must be one of {list(choices)}, got {value!r}")
     return value
 
 
-def _request_arrays(request) -> tuple[np.ndarray, np.ndarray]:
-    """The request's image and mask batches, checked beyond what Triton's config enforces."""
+@dataclass
+class _Parsed:
+    image: np.ndarray  # N x H x W x 3 uint8
+    mask: np.ndarray   # N x H x W uint8
+    strategy: str | None
+    color: str
+
+
+def _parse(request, default_color: str) -> _Parsed:
+    """One request's arrays and options, checked beyond what Triton's model config enforces."""
     image = request[protocol.IMAGE_INPUT]
     mask = request[protocol.MASK_INPUT]
     if image.shape[0] != mask.shape[0]:
@@ -65,31 +74,59 @@ def _request_arrays(request) -> tuple[np.ndarray, np.ndarray]:
         raise InvalidInputError(
             f"mask is {mask.shape[1]}x{mask.shape[2]} but its image is "
             f"{image.shape[1]}x{image.shape[2]}: they must have the same size")
-    return image, mask
+    return _Parsed(image, mask,
+                   _param(request, protocol.PARAM_STRATEGY, None, STRATEGIES),
+                   _param(request, protocol.PARAM_COLOR, default_color, COLORS))
+
+
+def _tag(request, index: int, count: int) -> str:
+    tag = request.parameters.get(protocol.PARAM_TAG)
+    return f"request {tag}" if tag else f"request {index + 1} of {count} in this batch"
 
 
 def make_infer_function(inpainter, default_color: str = "rgb") -> Callable[[list], list[dict]]:
     """A PyTriton inference callable over a list of requests (one dynamic batch).
 
-    Every request is checked first, so a bad request fails with a clear message before any
-    work; Triton's dynamic batcher only groups requests of identical input shapes, so a request
-    with a mismatched or empty mask never shares a batch with well-formed ones. The images of
-    all requests then go to ``Inpainter.run`` together, which batches equal-sized tensors for
-    the backend.
+    Every request is checked before any work. PyTriton answers a batch with results for all of
+    its requests or one error for all of them, and Triton's dynamic batcher only keeps requests
+    of different input shapes apart (so a mismatched or empty mask never shares a batch with
+    well-formed requests), not requests with different parameters. A batch that mixes a bad
+    parameter with valid requests therefore fails as a whole, with a message that names the
+    bad request(s) by their tag and carries :data:`protocol.RESEND_MARKER`: the valid requests
+    were not run and may be sent again (``InpaintClient`` does that by itself).
+
+    Requests with the same options are inpainted in one ``Inpainter.run`` call, which batches
+    equal-sized tensors for the backend.
     """
 
     def infer(requests: list) -> list[dict]:
-        jobs = []
-        for request in requests:
-            image, mask = _request_arrays(request)
-            strategy = _param(request, protocol.PARAM_STRATEGY, None)
-            color = _param(request, protocol.PARAM_COLOR, default_color)
-            jobs.append((image, mask, strategy, color))
-        responses = []
-        for image, mask, strategy, color in jobs:
-            out = inpainter.run(list(image), list(mask), color=color, strategy=strategy)
-            responses.append({protocol.OUTPUT: np.stack(out)})
-        return responses
+        parsed: list[_Parsed] = []
+        problems: list[str] = []
+        for k, request in enumerate(requests):
+            try:
+                parsed.append(_parse(request, default_color))
+            except InvalidInputError as e:
+                problems.append(f"{_tag(request, k, len(requests))}: {e}")
+        if problems:
+            message = "; ".join(problems)
+            if len(problems) < len(requests):
+                message += (f"; {len(requests) - len(problems)} valid request(s) of the same "
+                            f"dynamic batch were not run: {protocol.RESEND_MARKER}")
+            raise InvalidInputError(message)
+        groups: dict[tuple, list[int]] = {}
+        for k, p in enumerate(parsed):
+            groups.setdefault((p.strategy, p.color), []).append(k)
+        outputs: list[np.ndarray | None] = [None] * len(parsed)
+        for (strategy, color), members in groups.items():
+            images = [img for k in members for img in parsed[k].image]
+            masks = [m for k in members for m in parsed[k].mask]
+            filled = inpainter.run(images, masks, color=color, strategy=strategy)
+            start = 0
+            for k in members:
+                n = parsed[k].image.shape[0]
+                outputs[k] = np.stack(filled[start:start + n])
+                start += n
+        return [{protocol.OUTPUT: out} for out in outputs]
 
     infer.__name__ = "rmnet_infer"
     return infer
