@@ -52,6 +52,7 @@ class _Region:
     hole: np.ndarray                # region's HxW bool hole (a view of the full mask)
     small_hole: np.ndarray          # res x res bool
     mask_tensor: np.ndarray         # 1 x res x res float32, 1 = hole
+    span: tuple[slice, slice]       # rows, columns of the region that hold its holes
 
 
 @dataclass
@@ -100,8 +101,11 @@ class PreparedMask:
         for x0, y0, x1, y1 in boxes:
             region_hole = self.hole[y0:y1, x0:x1]
             small = masklib.resize_hole_mask(region_hole, (res, res))
+            rows, cols = np.flatnonzero(region_hole.any(axis=1)), np.flatnonzero(
+                region_hole.any(axis=0))
+            span = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
             self.regions.append(_Region((x0, y0, x1, y1), region_hole, small,
-                                        small[None].astype(np.float32)))
+                                        small[None].astype(np.float32), span))
         self._res = res
 
     def jobs(self, frame: np.ndarray, out: np.ndarray, color: str) -> list[_FrameJob]:
@@ -137,7 +141,11 @@ class PreparedMask:
             return
         x0, y0, x1, y1 = job.region.box
         up = upsample_prediction(np.ascontiguousarray(pred), (y1 - y0, x1 - x0))
-        copy_where(job.out[y0:y1, x0:x1, :3], from_model_range(up), job.region.hole)
+        # the upsampling needs the whole box (its borders shape the interpolation); the
+        # conversion and the copy only the rows and columns that hold holes
+        rows, cols = job.region.span
+        copy_where(job.out[y0:y1, x0:x1, :3][rows, cols], from_model_range(up[rows, cols]),
+                   job.region.hole[rows, cols])
 
 
 @dataclass
