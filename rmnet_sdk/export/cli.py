@@ -50,6 +50,7 @@ examples:
   rmnet-export rmnet.onnx --int8 rmnet_int8.onnx
   rmnet-export rmnet.onnx --fp16 rmnet_fp16.onnx --engine rmnet.engine \\
       --profile 1x256x256:1x256x256:4x1024x1024 --target sm86,sm89,sm120
+  rmnet-export rmnet.onnx --engine model.plan --flavour tensorrt --triton-repo triton_models/
 
 exit status: 0 success, 1 export failed, 2 bad arguments or input, 3 TensorRT/GPU unavailable,
 4 a parity/PSNR gate failed."""
@@ -74,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "only if its hole-PSNR drop vs fp32 is <= 0.3 dB in every bucket")
     out.add_argument("--engine", type=Path, metavar="OUT.engine",
                      help="build a TensorRT engine here, with its sidecar OUT.engine.json")
+    out.add_argument("--triton-repo", type=Path, metavar="DIR",
+                     help="write a Triton model repository here: the fp32 ONNX (onnxruntime_onnx) "
+                          "and the --engine as a TensorRT plan (full TensorRT only; else the plan "
+                          "is left to build on the server, see DIR/rmnet_trt/MISSING_PLAN.txt), "
+                          "with config.pbtxt (dynamic batching, the engine's profiles)")
     out.add_argument("--report", type=Path, metavar="REPORT.json",
                      help="write every measurement (parity, PSNR, activations, build) as JSON")
     out.add_argument("--force", action="store_true",
@@ -129,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="builder workspace limit in MiB (default: TensorRT's)")
     tx.add_argument("--hardware-compat", choices=HW_COMPAT_LEVELS, default="none",
                     help="hardware compatibility level (default none)")
+    tr = p.add_argument_group("Triton repository")
+    tr.add_argument("--triton-max-batch", type=int, metavar="N",
+                    help="max_batch_size of both models (default: the engine's largest profile "
+                         "batch)")
+    tr.add_argument("--triton-instances", type=int, default=1, metavar="N",
+                    help="model instances per GPU (default 1)")
+    tr.add_argument("--triton-queue-delay-us", type=int, default=2000, metavar="US",
+                    help="dynamic batcher's max queue delay in microseconds (default 2000)")
     tx.add_argument("--timing-cache", type=Path, metavar="PATH",
                     help="load/save the builder timing cache here (full TensorRT only)")
 
@@ -183,8 +197,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidInputError(f"MODEL must be a .keras or .onnx file, got {model}")
     outputs = [p for p in (args.onnx, args.fp16, args.int8, args.engine, args.report)
                if p is not None]
-    if not any((args.onnx, args.fp16, args.int8, args.engine)):
-        raise InvalidInputError("nothing to do: give --onnx, --fp16, --int8 and/or --engine")
+    if not any((args.onnx, args.fp16, args.int8, args.engine, args.triton_repo)):
+        raise InvalidInputError("nothing to do: give --onnx, --fp16, --int8, --engine and/or "
+                                "--triton-repo")
     if kind == ".onnx" and args.onnx:
         raise InvalidInputError("MODEL is already ONNX: --onnx needs a .keras model")
     _check_outputs(args, outputs)
@@ -219,7 +234,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                         and in_precision != "fp16")
         if args.int8 and in_precision != "fp32":
             raise InvalidInputError("--int8 quantises an fp32 model; give the fp32 ONNX or .keras")
-        step, total = 0, (kind == ".keras") + need_fp16 + bool(args.int8) + bool(args.engine)
+        step, total = 0, ((kind == ".keras") + need_fp16 + bool(args.int8) + bool(args.engine)
+                          + bool(args.triton_repo))
 
         def header(text: str) -> None:
             nonlocal step
@@ -274,6 +290,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["engine"] = build_engine(engine_source, args.engine, request, env=env,
                                             timing_cache=args.timing_cache, overwrite=True)
             report["engine"]["path"] = str(args.engine)
+        if args.triton_repo:
+            from .triton_repo import write_triton_repository
+
+            header(f"Triton model repository -> {args.triton_repo}")
+            if in_precision != "fp32":
+                raise InvalidInputError("--triton-repo needs the fp32 model (.keras or fp32 ONNX)")
+            report["triton_repo"] = write_triton_repository(
+                args.triton_repo, fp32_path, engine_path=args.engine,
+                profiles=tuple(args.profile or ()), max_batch_size=args.triton_max_batch,
+                instances=args.triton_instances, queue_delay_us=args.triton_queue_delay_us,
+                overwrite=args.force)
     return report
 
 
@@ -293,6 +320,11 @@ def _summary(report: dict[str, Any]) -> str:
         lines.append(f"int8   {report['int8']['path']}  worst hole-PSNR drop {g['max_drop']:+.2f} dB "
                      f"on {g['images']} images (gate <= {g['limit']:g} dB: "
                      f"{'pass' if g['passed'] else 'FAIL'})")
+    if "triton_repo" in report:
+        r = report["triton_repo"]
+        lines.append(f"triton {r['path']}  models {', '.join(r['models'])}, max batch "
+                     f"{r['max_batch_size']}, profiles {', '.join(r['profiles'])}"
+                     + (f"; no plan: {r['plan']['missing']}" if r["plan"]["missing"] else ""))
     if "engine" in report:
         r = report["engine"]
         lines.append(f"engine {r['path']}  {r['flavour']} {r['trt_version']} {r['precision']} "
