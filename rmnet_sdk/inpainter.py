@@ -317,11 +317,14 @@ def hole_boxes(hole: np.ndarray, res: int, margin: int) -> list[tuple[int, int, 
     Each cluster's bounding box grows by ``margin`` per side and to at least ``res`` (native
     scale when the hole is small), is made square when the image allows (no distortion when
     resized to the model), shifted inward at borders (keeps context, IOPaint-style), and boxes
-    that overlap are merged so no hole is inferred twice.
+    that overlap are merged so no hole is inferred twice. Clusters are taken in the order of
+    their bounding boxes (top, left, bottom, right), not in the labelling's order (which differs
+    between OpenCV versions), so the C++ twin (``rmnet::holeBoxes``) finds the same boxes.
     """
     h, w = hole.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-    boxes = [(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]]
+    boxes = sorted(((int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]),
+                   key=lambda b: (b[1], b[0], b[3], b[2]))
 
     def grow(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         x0, y0, x1, y1 = b

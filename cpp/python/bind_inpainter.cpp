@@ -28,7 +28,7 @@ E choice(std::string const& what, std::string const& value, std::vector<std::pai
 
 Inpainter make(std::string const& modelPath, std::string const& backend, int32_t device, std::string const& precision,
     std::string const& strategy, int32_t modelSize, bool cudaGraph, bool checkSidecar, std::string const& onnxSha256,
-    int32_t numThreads)
+    int32_t numThreads, int32_t cropMargin)
 {
     Options o;
     o.modelPath = modelPath;
@@ -38,8 +38,10 @@ Inpainter make(std::string const& modelPath, std::string const& backend, int32_t
     o.precision = choice<Precision>("precision", precision,
         {{"auto", Precision::kAUTO}, {"fp32", Precision::kFP32}, {"fp16", Precision::kFP16}});
     o.strategy = choice<Strategy>(
-        "strategy", strategy, {{"resize", Strategy::kRESIZE}, {"original", Strategy::kORIGINAL}});
+        "strategy", strategy,
+        {{"resize", Strategy::kRESIZE}, {"original", Strategy::kORIGINAL}, {"crop", Strategy::kCROP}});
     o.modelSize = modelSize;
+    o.cropMargin = cropMargin;
     o.cudaGraph = cudaGraph;
     o.checkSidecar = checkSidecar;
     o.onnxSha256 = onnxSha256;
@@ -59,6 +61,28 @@ py::array run(Inpainter& self, py::handle image, py::handle mask, py::object out
         self.run(img.view, msk.view, dst.view);
     }
     return py::reinterpret_borrow<py::array>(result);
+}
+
+py::array runPrepared(Inpainter& self, py::handle image, PreparedMask const& mask, py::object out, bool bgr)
+{
+    ImageArg const img = imageArg(image, "image", bgr, false);
+    py::object result = out.is_none() ? py::object(newImage(img.view.height, img.view.width)) : out;
+    ImageArg const dst = imageArg(result, "out", bgr, true);
+    {
+        py::gil_scoped_release release;
+        self.runPrepared(img.view, mask, dst.view);
+    }
+    return py::reinterpret_borrow<py::array>(result);
+}
+
+py::list boxList(std::vector<Box> const& boxes)
+{
+    py::list out;
+    for (Box const& b : boxes)
+    {
+        out.append(py::make_tuple(b.x0, b.y0, b.x1, b.y1));
+    }
+    return out;
 }
 
 //! A list of HxWx3 arrays or one NxHxWx3 array (and likewise for masks) -> list of outputs.
@@ -122,13 +146,21 @@ void bindInpainter(py::module_& m)
         .def(py::init(&make), py::arg("model_path"), py::kw_only(), py::arg("backend") = "auto",
             py::arg("device") = 0, py::arg("precision") = "auto", py::arg("strategy") = "resize",
             py::arg("model_size") = 256, py::arg("cuda_graph") = true, py::arg("check_sidecar") = true,
-            py::arg("onnx_sha256") = "", py::arg("num_threads") = 0)
+            py::arg("onnx_sha256") = "", py::arg("num_threads") = 0, py::arg("crop_margin") = 128)
         .def("run", &run, py::arg("image"), py::arg("mask"), py::kw_only(), py::arg("out") = py::none(),
             py::arg("bgr") = false,
             "Inpaint one uint8 HxWx3 image (mask HxW, nonzero = hole). Writes into `out` if given (may be\n"
             "`image` itself), else into a new array; returns it.")
         .def("run_batch", &runBatch, py::arg("images"), py::arg("masks"), py::kw_only(), py::arg("bgr") = false,
             "Inpaint a list (or N-stacked array) of images; items of one model shape run as one batch.")
+        .def(
+            "prepare_mask", [](Inpainter const& self, py::handle mask) { return self.prepareMask(maskArg(mask).view); },
+            py::arg("mask"),
+            "Prepare an HxW mask (nonzero = hole) once for many frames of its size: a copy of it and, under\n"
+            "strategy 'crop', its crop boxes.")
+        .def("run_prepared", &runPrepared, py::arg("image"), py::arg("mask"), py::kw_only(),
+            py::arg("out") = py::none(), py::arg("bgr") = false,
+            "Like run() with a PreparedMask: the same pixels, the boxes are not searched again.")
         .def("infer", &infer, py::arg("image"), py::arg("mask"),
             "The network alone: image [N,3,H,W] in [-1,1] and mask [N,1,H,W] (1 = hole), float32 ->\n"
             "prediction [N,3,H,W] (raw tanh output). No resizing, masking or compositing.")
@@ -143,6 +175,22 @@ void bindInpainter(py::module_& m)
                 return d;
             },
             "Milliseconds per stage of the last run.");
+
+    py::class_<PreparedMask>(m, "PreparedMask", "A mask prepared by Inpainter.prepare_mask.")
+        .def_property_readonly("height", &PreparedMask::height)
+        .def_property_readonly("width", &PreparedMask::width)
+        .def_property_readonly("empty", &PreparedMask::empty)
+        .def_property_readonly(
+            "boxes", [](PreparedMask const& p) { return boxList(p.boxes()); },
+            "(x0, y0, x1, y1) of each model input cut from a frame.");
+
+    m.def(
+        "hole_boxes",
+        [](py::handle mask, int32_t modelSize, int32_t margin) {
+            return boxList(holeBoxes(maskArg(mask).view, modelSize, margin));
+        },
+        py::arg("mask"), py::arg("model_size"), py::arg("margin"),
+        "rmnet::holeBoxes: the crop strategy's (x0, y0, x1, y1) boxes, as rmnet_sdk.inpainter.hole_boxes.");
 }
 
 } // namespace python

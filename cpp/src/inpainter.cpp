@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -118,9 +120,13 @@ Options resolveOptions(Options o)
     {
         throw Error(Status::kINVALID_ARGUMENT, "options: modelPath is empty");
     }
-    if (o.strategy != Strategy::kRESIZE && o.strategy != Strategy::kORIGINAL)
+    if (o.strategy != Strategy::kRESIZE && o.strategy != Strategy::kORIGINAL && o.strategy != Strategy::kCROP)
     {
         throw Error(Status::kINVALID_ARGUMENT, "options: unknown strategy");
+    }
+    if (o.cropMargin < 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "options: cropMargin must be >= 0, got " + std::to_string(o.cropMargin));
     }
     if (o.precision != Precision::kAUTO && o.precision != Precision::kFP32 && o.precision != Precision::kFP16)
     {
@@ -149,7 +155,78 @@ Options resolveOptions(Options o)
     return o;
 }
 
+//! \p view restricted to \p box (same pitch; the buffer length was checked for the whole view).
+ImageView cropView(ImageView v, Box const& b)
+{
+    v.data += static_cast<size_t>(b.y0) * v.pitch + 3 * static_cast<size_t>(b.x0);
+    v.height = b.y1 - b.y0;
+    v.width = b.x1 - b.x0;
+    v.size = 0;
+    return v;
+}
+
+MaskView cropView(MaskView v, Box const& b)
+{
+    v.data += static_cast<size_t>(b.y0) * v.pitch + static_cast<size_t>(b.x0);
+    v.height = b.y1 - b.y0;
+    v.width = b.x1 - b.x0;
+    v.size = 0;
+    return v;
+}
+
+//! out = image, row by row (pitches may differ); nothing to do in place.
+void copyImage(ImageView const& image, ImageView const& out)
+{
+    if (image.data == out.data)
+    {
+        return;
+    }
+    size_t const row = 3 * static_cast<size_t>(image.width);
+    for (int32_t y = 0; y < image.height; ++y)
+    {
+        std::memmove(out.data + static_cast<size_t>(y) * out.pitch, image.data + static_cast<size_t>(y) * image.pitch, row);
+    }
+}
+
 } // namespace
+
+struct PreparedMask::Data
+{
+    int32_t height = 0;
+    int32_t width = 0;
+    std::vector<uint8_t> mask; //!< tightly packed copy, nonzero = hole
+    std::vector<Box> boxes;
+    bool empty = true;
+    Strategy strategy = Strategy::kRESIZE;
+    int32_t modelSize = 0;
+    int32_t cropMargin = 0;
+
+    MaskView view() const
+    {
+        return MaskView{mask.data(), height, width, static_cast<size_t>(width), mask.size()};
+    }
+};
+
+int32_t PreparedMask::height() const noexcept
+{
+    return mData ? mData->height : 0;
+}
+
+int32_t PreparedMask::width() const noexcept
+{
+    return mData ? mData->width : 0;
+}
+
+std::vector<Box> const& PreparedMask::boxes() const
+{
+    static std::vector<Box> const none;
+    return mData ? mData->boxes : none;
+}
+
+bool PreparedMask::empty() const noexcept
+{
+    return !mData || mData->empty;
+}
 
 struct Inpainter::Impl
 {
@@ -157,10 +234,13 @@ struct Inpainter::Impl
     std::unique_ptr<detail::Backend> backend;
     StageTimes times;
 
+    //! Runs validated whole-image jobs; under kCROP, \p boxes[i] are the crops of item i.
+    void dispatch(std::vector<Job> const& whole, std::vector<std::vector<Box>> const& boxes);
+
     //! Model shape of one job (and its region) under the configured strategy.
     void shape(Job& job, int32_t& modelH, int32_t& modelW) const
     {
-        if (options.strategy == Strategy::kRESIZE)
+        if (options.strategy == Strategy::kRESIZE || options.strategy == Strategy::kCROP)
         {
             modelH = modelW = job.regionH = job.regionW = options.modelSize;
             return;
@@ -208,14 +288,118 @@ void Inpainter::run(
         throw Error(Status::kINVALID_ARGUMENT, "batch: images, masks and outputs differ in count");
     }
     // Validate everything before running anything, so a bad item leaves all outputs untouched.
-    std::vector<Job> jobs;
-    std::vector<std::pair<int32_t, int32_t>> shapes;
+    std::vector<Job> whole;
     for (size_t i = 0; i < images.size(); ++i)
     {
-        jobs.push_back(makeJob(images[i], masks[i], outs[i]));
-        int32_t h = 0, w = 0;
-        mImpl->shape(jobs.back(), h, w);
-        shapes.emplace_back(h, w);
+        whole.push_back(makeJob(images[i], masks[i], outs[i]));
+    }
+    std::vector<std::vector<Box>> boxes(whole.size());
+    if (mImpl->options.strategy == Strategy::kCROP)
+    {
+        for (size_t i = 0; i < whole.size(); ++i)
+        {
+            boxes[i] = holeBoxes(whole[i].mask, mImpl->options.modelSize, mImpl->options.cropMargin);
+        }
+    }
+    mImpl->dispatch(whole, boxes);
+}
+
+PreparedMask Inpainter::prepareMask(MaskView const& mask) const
+{
+    if (!mImpl)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "Inpainter was moved from");
+    }
+    if (mask.data == nullptr || mask.height <= 0 || mask.width <= 0)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "prepareMask: empty or null mask");
+    }
+    size_t const pitch = mask.pitch == 0 ? static_cast<size_t>(mask.width) : mask.pitch;
+    if (pitch < static_cast<size_t>(mask.width))
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "prepareMask: mask row pitch < width");
+    }
+    checkExtent("mask", mask.height, pitch, static_cast<size_t>(mask.width), mask.size);
+    auto data = std::make_shared<PreparedMask::Data>();
+    data->height = mask.height;
+    data->width = mask.width;
+    data->mask.resize(static_cast<size_t>(mask.height) * mask.width);
+    for (int32_t y = 0; y < mask.height; ++y)
+    {
+        uint8_t const* row = mask.data + static_cast<size_t>(y) * pitch;
+        uint8_t* dst = data->mask.data() + static_cast<size_t>(y) * mask.width;
+        for (int32_t x = 0; x < mask.width; ++x)
+        {
+            dst[x] = row[x] != 0 ? 1 : 0;
+            data->empty = data->empty && dst[x] == 0;
+        }
+    }
+    data->strategy = mImpl->options.strategy;
+    data->modelSize = mImpl->options.modelSize;
+    data->cropMargin = mImpl->options.cropMargin;
+    if (data->strategy == Strategy::kCROP)
+    {
+        data->boxes = holeBoxes(data->view(), data->modelSize, data->cropMargin);
+    }
+    else
+    {
+        data->boxes = {Box{0, 0, mask.width, mask.height}};
+    }
+    PreparedMask prepared;
+    prepared.mData = std::move(data);
+    return prepared;
+}
+
+void Inpainter::runPrepared(ImageView const& image, PreparedMask const& mask, ImageView const& out)
+{
+    if (!mImpl)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "Inpainter was moved from");
+    }
+    if (!mask.mData)
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "runPrepared: the PreparedMask is empty (use Inpainter::prepareMask)");
+    }
+    PreparedMask::Data const& d = *mask.mData;
+    Options const& o = mImpl->options;
+    if (d.strategy != o.strategy || d.modelSize != o.modelSize || d.cropMargin != o.cropMargin)
+    {
+        throw Error(Status::kINVALID_ARGUMENT,
+            "runPrepared: the mask was prepared for another strategy, modelSize or cropMargin than this inpainter's");
+    }
+    std::vector<Job> whole{makeJob(image, d.view(), out)};
+    std::vector<std::vector<Box>> boxes(1);
+    if (d.strategy == Strategy::kCROP)
+    {
+        boxes[0] = d.boxes;
+    }
+    mImpl->dispatch(whole, boxes);
+}
+
+void Inpainter::Impl::dispatch(std::vector<Job> const& whole, std::vector<std::vector<Box>> const& boxes)
+{
+    std::vector<Job> jobs;
+    std::vector<std::pair<int32_t, int32_t>> shapes;
+    for (size_t i = 0; i < whole.size(); ++i)
+    {
+        if (options.strategy != Strategy::kCROP)
+        {
+            jobs.push_back(whole[i]);
+            int32_t h = 0, w = 0;
+            shape(jobs.back(), h, w);
+            shapes.emplace_back(h, w);
+            continue;
+        }
+        // Pixels outside every box are known: copied here, the crops' composite does the rest.
+        copyImage(whole[i].image, whole[i].out);
+        for (Box const& b : boxes[i])
+        {
+            Job crop{cropView(whole[i].image, b), cropView(whole[i].mask, b), cropView(whole[i].out, b), 0, 0};
+            int32_t h = 0, w = 0;
+            shape(crop, h, w);
+            jobs.push_back(crop);
+            shapes.emplace_back(h, w);
+        }
     }
     StageTimes total;
     // Consecutive items of one model shape form one backend batch.
@@ -229,13 +413,13 @@ void Inpainter::run(
         std::vector<Job> const group(jobs.begin() + static_cast<std::ptrdiff_t>(begin),
             jobs.begin() + static_cast<std::ptrdiff_t>(end));
         StageTimes t;
-        mImpl->backend->run(group, shapes[begin].first, shapes[begin].second, t);
+        backend->run(group, shapes[begin].first, shapes[begin].second, t);
         total.preprocessMs += t.preprocessMs;
         total.inferMs += t.inferMs;
         total.compositeMs += t.compositeMs;
         begin = end;
     }
-    mImpl->times = total;
+    times = total;
 }
 
 void Inpainter::infer(float const* image, float const* mask, int32_t n, int32_t h, int32_t w, float* prediction)

@@ -116,6 +116,9 @@ enum class Strategy : int32_t
 {
     kRESIZE = 0,    //!< whole image -> modelSize x modelSize -> infer -> composite at full resolution
     kORIGINAL = 1,  //!< pad (reflect-101) to a multiple of 16 and infer at full resolution
+    kCROP = 2,      //!< one modelSize^2 input per hole cluster: a square box around it with cropMargin
+                    //!< pixels of context, resized (rmnet_sdk's "crop"; see holeBoxes). Small holes
+                    //!< in large frames (watermarks, logos) cost one small inference.
 };
 
 //! Inpainter configuration.
@@ -126,7 +129,8 @@ struct Options
     int32_t device = 0;                     //!< CUDA device ordinal (TensorRT)
     Precision precision = Precision::kAUTO;
     Strategy strategy = Strategy::kRESIZE;
-    int32_t modelSize = 256;                //!< kRESIZE: model resolution, a multiple of 16, <= kMAX_MODEL_SIZE
+    int32_t modelSize = 256;                //!< kRESIZE/kCROP: model resolution, a multiple of 16, <= kMAX_MODEL_SIZE
+    int32_t cropMargin = 128;               //!< kCROP: context pixels around each hole cluster (>= 0)
     bool cudaGraph = true;                  //!< TensorRT: capture preprocess+infer+composite per shape
     bool checkSidecar = true;               //!< TensorRT: refuse engines whose <engine>.json mismatches
     std::string onnxSha256;                 //!< TensorRT: if set, the sidecar's onnx_sha256 must equal it
@@ -139,6 +143,44 @@ struct StageTimes
     double preprocessMs = 0.0;
     double inferMs = 0.0;
     double compositeMs = 0.0;
+};
+
+//! A rectangle of an image: columns [x0, x1), rows [y0, y1).
+struct Box
+{
+    int32_t x0 = 0;
+    int32_t y0 = 0;
+    int32_t x1 = 0;
+    int32_t y1 = 0;
+    bool operator==(Box const& o) const
+    {
+        return x0 == o.x0 && y0 == o.y0 && x1 == o.x1 && y1 == o.y1;
+    }
+};
+
+//! The crop boxes of Strategy::kCROP for \p mask, equal to rmnet_sdk.inpainter.hole_boxes: each
+//! 8-connected hole cluster's bounding box grows by \p margin per side and to at least \p modelSize,
+//! square where the image allows, shifted inside the image; overlapping boxes are merged. Clusters
+//! are taken in the order of their boxes (top, left, bottom, right). Throws kINVALID_ARGUMENT.
+std::vector<Box> holeBoxes(MaskView const& mask, int32_t modelSize, int32_t margin);
+
+//! A hole mask prepared once for many frames of one size (Inpainter::prepareMask): a copy of the
+//! mask and, under kCROP, its crop boxes. Cheap to copy (shared, immutable); usable from any thread.
+class PreparedMask
+{
+public:
+    PreparedMask() = default;
+    int32_t height() const noexcept;
+    int32_t width() const noexcept;
+    //! The model inputs cut from each frame (kCROP: one per hole cluster; otherwise the frame).
+    std::vector<Box> const& boxes() const;
+    //! True when the mask has no hole pixels (frames are copied unchanged).
+    bool empty() const noexcept;
+
+private:
+    friend class Inpainter;
+    struct Data;
+    std::shared_ptr<Data const> mData;
 };
 
 //! R-MNet inpainter: preprocess -> infer -> composite, on the CPU or the GPU.
@@ -161,6 +203,16 @@ public:
     //! Batch overload: items may differ in size; items that share a model shape run as one batch.
     void run(std::vector<ImageView> const& images, std::vector<MaskView> const& masks,
         std::vector<ImageView> const& outs);
+
+    //! Prepares \p mask (HxW, nonzero = hole) for frames of its size under this inpainter's options:
+    //! the mask is copied and, under kCROP, its boxes are computed once (for runPrepared). Throws
+    //! kINVALID_ARGUMENT.
+    PreparedMask prepareMask(MaskView const& mask) const;
+
+    //! Fills the holes of \p mask (prepared by an inpainter with the same strategy, modelSize and
+    //! cropMargin) in \p image into \p out: the same pixels as run(image, mask view, out), without
+    //! finding the boxes again. Under kCROP, only the crops run; the rest of \p out is a copy.
+    void runPrepared(ImageView const& image, PreparedMask const& mask, ImageView const& out);
 
     //! Runs the network alone on model tensors (no resizing, masking or compositing): \p image
     //! [n,3,h,w] in [-1,1], \p mask [n,1,h,w] in {0,1} -> \p prediction [n,3,h,w], all fp32 and
