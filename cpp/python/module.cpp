@@ -14,6 +14,7 @@ namespace rmnet {
 namespace python {
 void bindInpainter(py::module_& m);
 void bindKernels(py::module_& m);
+void bindFrames(py::module_& m);
 } // namespace python
 } // namespace rmnet
 
@@ -99,4 +100,5 @@ PYBIND11_MODULE(_rmnet_native, m)
         "Number of usable CUDA devices (0 without CUDA support, a driver or a device).");
     rmnet::python::bindInpainter(m);
     rmnet::python::bindKernels(m);
+    rmnet::python::bindFrames(m);
 }

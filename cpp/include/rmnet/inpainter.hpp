@@ -17,6 +17,8 @@
 //! one per thread to run in parallel).
 #pragma once
 
+#include "rmnet/frame.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -213,6 +215,13 @@ public:
     //! cropMargin) in \p image into \p out: the same pixels as run(image, mask view, out), without
     //! finding the boxes again. Under kCROP, only the crops run; the rest of \p out is a copy.
     void runPrepared(ImageView const& image, PreparedMask const& mask, ImageView const& out);
+
+    //! Camera frames in any FrameFormat (host memory): \p frame is decoded to RGB (frame.hpp),
+    //! inpainted and written to \p out in the caller's format (kRGB, kBGR, kRGBA, kBGRA; the alpha
+    //! of a 4-channel input is kept). \p mask is \p frame's size. Throws Error.
+    void runFrame(FrameView const& frame, MaskView const& mask, FrameView const& out);
+    //! The same with a prepared mask (runPrepared).
+    void runFrame(FrameView const& frame, PreparedMask const& mask, FrameView const& out);
 
     //! Runs the network alone on model tensors (no resizing, masking or compositing): \p image
     //! [n,3,h,w] in [-1,1], \p mask [n,1,h,w] in {0,1} -> \p prediction [n,3,h,w], all fp32 and
