@@ -27,6 +27,8 @@ cudaError_t launchComposite(CompositeParams const& p, cudaStream_t stream)
     dim3 const block(32, 8);
     dim3 const grid((p.width + block.x - 1) / block.x, (p.height + block.y - 1) / block.y);
     compositeKernel<<<grid, block, 0, stream>>>(p);
+    // Returns (and clears) the launch error: the caller must report this value, since asking
+    // cudaGetLastError again would answer "no error".
     return cudaGetLastError();
 }
 

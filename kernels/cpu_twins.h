@@ -7,6 +7,7 @@
 
 #include "composite.cuh"
 #include "preprocess.cuh"
+#include "standin.cuh"
 
 namespace rmnet {
 namespace kernels {
@@ -16,6 +17,9 @@ void preprocessCpu(PreprocessParams const& p);
 
 //! Composites one batch item on the CPU. Throws std::invalid_argument on invalid params.
 void compositeCpu(CompositeParams const& p);
+
+//! The stand-in network on the CPU (all batch items). Throws std::invalid_argument on invalid params.
+void standinCpu(StandinParams const& p);
 
 } // namespace kernels
 } // namespace rmnet

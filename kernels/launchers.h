@@ -10,6 +10,7 @@
 
 #include "composite.cuh"
 #include "preprocess.cuh"
+#include "standin.cuh"
 
 namespace rmnet {
 namespace kernels {
@@ -19,6 +20,9 @@ cudaError_t launchPreprocess(PreprocessParams const& p, cudaStream_t stream);
 
 //! One thread per full-resolution output pixel. Pointers in \p p are device pointers.
 cudaError_t launchComposite(CompositeParams const& p, cudaStream_t stream);
+
+//! The stand-in network: one thread per tensor pixel, batch items on grid z. Device pointers.
+cudaError_t launchStandin(StandinParams const& p, cudaStream_t stream);
 
 } // namespace kernels
 } // namespace rmnet

@@ -28,6 +28,8 @@ cudaError_t launchPreprocess(PreprocessParams const& p, cudaStream_t stream)
     dim3 const block(32, 8);
     dim3 const grid((p.dstW + block.x - 1) / block.x, (p.dstH + block.y - 1) / block.y);
     preprocessKernel<<<grid, block, 0, stream>>>(p);
+    // Returns (and clears) the launch error: the caller must report this value, since asking
+    // cudaGetLastError again would answer "no error".
     return cudaGetLastError();
 }
 

@@ -12,11 +12,11 @@ std::unique_ptr<Backend> createOpenCvBackend(Options const&)
 }
 #endif
 
-#if !RMNET_WITH_TENSORRT
+#if !RMNET_WITH_CUDA
 std::unique_ptr<Backend> createTensorRtBackend(Options const&)
 {
     throw Error(Status::kBACKEND_UNAVAILABLE,
-        "rmnet was built without TensorRT: engines cannot be run (use an .onnx model for the CPU backend)");
+        "rmnet was built without CUDA: engines cannot be run (use an .onnx model for the CPU backend)");
 }
 #endif
 

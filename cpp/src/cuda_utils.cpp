@@ -19,7 +19,28 @@ void requireDevice(int32_t device)
         throw Error(Status::kINVALID_ARGUMENT,
             "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " found)");
     }
-    cudaCheck(cudaSetDevice(device), "cudaSetDevice");
+}
+
+DeviceGuard::DeviceGuard(int32_t device)
+{
+    if (cudaGetDevice(&mPrevious) != cudaSuccess)
+    {
+        (void) cudaGetLastError();
+        mPrevious = -1;
+    }
+    if (mPrevious != device)
+    {
+        cudaCheck(cudaSetDevice(device), "cudaSetDevice");
+    }
+}
+
+DeviceGuard::~DeviceGuard()
+{
+    int current = -1;
+    if (mPrevious >= 0 && cudaGetDevice(&current) == cudaSuccess && current != mPrevious)
+    {
+        (void) cudaSetDevice(mPrevious);
+    }
 }
 
 DeviceBuffer::~DeviceBuffer()

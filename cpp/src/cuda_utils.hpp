@@ -21,9 +21,23 @@ inline void cudaCheck(cudaError_t err, char const* what)
     }
 }
 
-//! Throws kBACKEND_UNAVAILABLE unless \p device is a usable CUDA device, then makes it current.
+//! Throws kBACKEND_UNAVAILABLE unless \p device is a usable CUDA device (DeviceGuard then selects it).
 //! Must run before anything that touches the driver (TensorRT's runtime segfaults without one).
 void requireDevice(int32_t device);
+
+//! Makes \p device current for one scope and restores the caller's device afterwards: a library must
+//! not leave the application's thread on another GPU.
+class DeviceGuard
+{
+public:
+    explicit DeviceGuard(int32_t device);
+    ~DeviceGuard();
+    DeviceGuard(DeviceGuard const&) = delete;
+    DeviceGuard& operator=(DeviceGuard const&) = delete;
+
+private:
+    int mPrevious = -1;
+};
 
 //! Device memory that grows on demand (contents are not preserved when it grows).
 class DeviceBuffer

@@ -50,6 +50,7 @@ void preprocessGpu(kernels::PreprocessParams const& h, int32_t device)
         throw Error(Status::kINVALID_ARGUMENT, err);
     }
     requireDevice(device);
+    DeviceGuard const guard(device);
     DeviceBuffer image, mask, outImage, outMask;
     upload(image, h.image, h.imagePitch, 3 * static_cast<size_t>(h.srcW), static_cast<size_t>(h.srcH));
     upload(mask, h.mask, h.maskPitch, static_cast<size_t>(h.srcW), static_cast<size_t>(h.srcH));
@@ -73,6 +74,7 @@ void compositeGpu(kernels::CompositeParams const& h, int32_t device)
         throw Error(Status::kINVALID_ARGUMENT, err);
     }
     requireDevice(device);
+    DeviceGuard const guard(device);
     DeviceBuffer image, mask, pred, out;
     size_t const rows = static_cast<size_t>(h.height);
     upload(image, h.image, h.imagePitch, 3 * static_cast<size_t>(h.width), rows);

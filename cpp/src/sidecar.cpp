@@ -2,6 +2,7 @@
 #include "sidecar.hpp"
 
 #include "json.hpp"
+#include "sha256.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -85,9 +86,46 @@ std::string precisionName(std::string const& s)
     return l;
 }
 
+//! Every capability a "compute_capability" value names: "8.7", "87", "sm_87", 8.7, 87, [8, 7], or a
+//! list of those (a multi-target TensorRT-RTX engine). Empty when unreadable.
+std::vector<int32_t> computeCapabilities(JsonValue const& v)
+{
+    bool const pair = v.type == JsonValue::Type::kARRAY && v.array.size() == 2
+        && v.array[0].type == JsonValue::Type::kNUMBER && v.array[1].type == JsonValue::Type::kNUMBER
+        && v.array[0].number < 20.0 && v.array[1].number < 10.0;
+    if (v.type != JsonValue::Type::kARRAY || pair)
+    {
+        int32_t const cc = computeCapability(v);
+        return cc > 0 ? std::vector<int32_t>{cc} : std::vector<int32_t>{};
+    }
+    std::vector<int32_t> out;
+    for (JsonValue const& item : v.array)
+    {
+        int32_t const cc = computeCapability(item);
+        if (cc <= 0)
+        {
+            return {};
+        }
+        out.push_back(cc);
+    }
+    return out;
+}
+
+std::string ccString(int32_t cc)
+{
+    return std::to_string(cc / 10) + "." + std::to_string(cc % 10);
+}
+
+//! Jetson/DRIVE GPUs: TensorRT's hardware-compatible engines do not run on them.
+bool isJetson(int32_t cc)
+{
+    return cc == 72 || cc == 87 || cc == 101 || cc == 110;
+}
+
 } // namespace
 
-std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpectation const& expect)
+std::vector<SidecarProblem> sidecarProblems(
+    std::string const& json, void const* engine, size_t engineBytes, SidecarExpectation const& expect)
 {
     JsonValue doc;
     try
@@ -96,29 +134,69 @@ std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpecta
     }
     catch (std::runtime_error const& e)
     {
-        return {std::string("sidecar is not valid JSON (") + e.what() + ")"};
+        return {{"malformed", std::string("sidecar is not valid JSON (") + e.what() + ")"}};
     }
     if (doc.type != JsonValue::Type::kOBJECT)
     {
-        return {"sidecar is not a JSON object"};
+        return {{"malformed", "sidecar is not a JSON object"}};
     }
-    std::vector<std::string> problems;
+    std::vector<SidecarProblem> problems;
     for (char const* key : {"onnx_sha256", "trt_version", "compute_capability", "precision", "profiles"})
     {
         if (doc.find(key) == nullptr)
         {
-            problems.push_back(std::string("sidecar lacks \"") + key + "\"");
+            problems.push_back({"malformed", std::string("sidecar lacks \"") + key + "\""});
         }
     }
+
+    // Integrity first: a replaced engine next to an old sidecar would otherwise load as the old model.
+    JsonValue const* sha = doc.find("engine_sha256");
+    JsonValue const* bytes = doc.find("engine_bytes");
+    if (sha == nullptr || bytes == nullptr || sha->type != JsonValue::Type::kSTRING
+        || bytes->type != JsonValue::Type::kNUMBER)
+    {
+        problems.push_back({"integrity",
+            "sidecar has no engine_sha256/engine_bytes to check the engine against (write them with "
+            "rmnet-sidecar ENGINE --onnx MODEL.onnx)"});
+    }
+    else if (bytes->number != static_cast<double>(engineBytes))
+    {
+        problems.push_back({"integrity",
+            "engine is " + std::to_string(engineBytes) + " bytes, the sidecar says "
+                + std::to_string(static_cast<long long>(bytes->number)) + " (truncated or replaced file)"});
+    }
+    else if (lower(sha->string) != sha256Hex(engine, engineBytes))
+    {
+        problems.push_back({"integrity", "engine sha256 differs from the sidecar's (corrupt or replaced file)"});
+    }
+
+    std::string flavour = "tensorrt";
+    if (JsonValue const* v = doc.find("flavour"))
+    {
+        flavour = v->type == JsonValue::Type::kSTRING ? lower(v->string) : std::string("?");
+    }
+    if (flavour != expect.flavour)
+    {
+        std::string msg = "engine flavour " + flavour + ", this runtime runs " + expect.flavour + " engines";
+        if (flavour == "tensorrt-rtx" && expect.flavour == "tensorrt")
+        {
+            msg += ": the C++ runtime links standard TensorRT, which cannot deserialise TensorRT-RTX engines. "
+                   "Run this engine with the Python SDK (pip install tensorrt-rtx-cu13; "
+                   "rmnet_sdk.Inpainter(\"model.engine\")), or build a standard TensorRT engine on the target GPU "
+                   "(rmnet-export --engine there, or trtexec + rmnet-sidecar)";
+        }
+        problems.push_back({"flavour", msg});
+    }
+
     if (JsonValue const* v = doc.find("onnx_sha256"))
     {
         if (v->type != JsonValue::Type::kSTRING || v->string.size() != 64)
         {
-            problems.emplace_back("onnx_sha256 is not a 64-digit hex string");
+            problems.push_back({"malformed", "onnx_sha256 is not a 64-digit hex string"});
         }
         else if (!expect.onnxSha256.empty() && lower(v->string) != lower(expect.onnxSha256))
         {
-            problems.push_back("onnx_sha256 " + v->string + " != expected " + expect.onnxSha256);
+            problems.push_back({"onnx_sha256", "onnx_sha256 " + v->string + " != expected " + expect.onnxSha256});
         }
     }
     if (JsonValue const* v = doc.find("trt_version"))
@@ -126,51 +204,79 @@ std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpecta
         std::vector<int32_t> const parts
             = v->type == JsonValue::Type::kSTRING ? versionParts(v->string) : std::vector<int32_t>{};
         std::vector<int32_t> const have{expect.trtVersion / 10000, expect.trtVersion / 100 % 100, expect.trtVersion % 100};
-        // Engines are tied to major.minor.patch; a build number in the sidecar is not compared.
-        bool ok = parts.size() >= 2;
-        for (size_t i = 0; ok && i < parts.size() && i < 3; ++i)
+        if (parts.size() < 2)
         {
-            ok = parts[i] == have[i];
+            problems.push_back({"malformed", "trt_version is not a version string like \"10.3.0\""});
         }
-        if (!ok)
+        else
         {
-            problems.push_back("engine built with TensorRT "
-                + (v->type == JsonValue::Type::kSTRING ? v->string : std::string("?")) + ", this is TensorRT "
-                + versionString(expect.trtVersion));
+            // Engines are tied to major.minor.patch; a build number in the sidecar is not compared.
+            bool ok = true;
+            for (size_t i = 0; ok && i < parts.size() && i < 3; ++i)
+            {
+                ok = parts[i] == have[i];
+            }
+            if (!ok)
+            {
+                problems.push_back({"trt_version",
+                    "engine built with " + flavour + " " + v->string + ", this is " + expect.flavour + " "
+                        + versionString(expect.trtVersion) + " (engines run only on the version that built them)"});
+            }
         }
     }
     if (JsonValue const* v = doc.find("compute_capability"))
     {
-        int32_t const cc = computeCapability(*v);
-        if (cc != expect.computeCapability)
+        std::string level = "none";
+        if (JsonValue const* h = doc.find("hardware_compatibility_level"))
         {
-            problems.push_back("engine built for compute capability " + std::to_string(cc / 10) + "."
-                + std::to_string(cc % 10) + ", this GPU is " + std::to_string(expect.computeCapability / 10) + "."
-                + std::to_string(expect.computeCapability % 10));
+            level = h->type == JsonValue::Type::kSTRING ? lower(h->string) : std::string("?");
+        }
+        std::vector<int32_t> const ccs = computeCapabilities(*v);
+        int32_t const gpu = expect.computeCapability;
+        if (ccs.empty())
+        {
+            problems.push_back({"malformed", "compute_capability is unreadable"});
+        }
+        else if (level == "ampere_plus")
+        {
+            if (gpu < 80 || isJetson(gpu))
+            {
+                problems.push_back({"compute_capability",
+                    "engine is hardware-compatible (ampere_plus), which runs on sm80 and newer except Jetson/DRIVE; "
+                    "this GPU is " + ccString(gpu) + ": build the engine on this device"});
+            }
+        }
+        else if (level == "none" || level == "same_compute_capability")
+        {
+            if (std::find(ccs.begin(), ccs.end(), gpu) == ccs.end())
+            {
+                std::string built;
+                for (int32_t cc : ccs)
+                {
+                    built += (built.empty() ? "" : ", ") + ccString(cc);
+                }
+                problems.push_back({"compute_capability",
+                    "engine built for compute capability " + built + ", this GPU is " + ccString(gpu)});
+            }
+        }
+        else
+        {
+            problems.push_back({"malformed", "unknown hardware_compatibility_level " + level});
         }
     }
     if (JsonValue const* v = doc.find("precision"))
     {
         if (v->type != JsonValue::Type::kSTRING)
         {
-            problems.emplace_back("precision is not a string");
+            problems.push_back({"malformed", "precision is not a string"});
         }
         else if (expect.precision != Precision::kAUTO)
         {
             std::string const want = expect.precision == Precision::kFP16 ? "fp16" : "fp32";
             if (precisionName(v->string) != want)
             {
-                problems.push_back("engine precision " + v->string + " != requested " + want);
+                problems.push_back({"precision", "engine precision " + v->string + " != requested " + want});
             }
-        }
-    }
-    // Optional: rmnet_sdk.export also builds TensorRT-RTX engines, a different product and ABI.
-    if (JsonValue const* v = doc.find("flavour"))
-    {
-        if (v->type != JsonValue::Type::kSTRING || lower(v->string) != "tensorrt")
-        {
-            problems.push_back("engine flavour " + (v->type == JsonValue::Type::kSTRING ? v->string : std::string("?"))
-                + " is not standard TensorRT");
         }
     }
     if (JsonValue const* v = doc.find("profiles"))
@@ -179,7 +285,7 @@ std::vector<std::string> sidecarProblems(std::string const& json, SidecarExpecta
             || (v->type == JsonValue::Type::kOBJECT && v->object.empty());
         if (empty || (v->type != JsonValue::Type::kARRAY && v->type != JsonValue::Type::kOBJECT))
         {
-            problems.emplace_back("profiles is empty or not a list");
+            problems.push_back({"malformed", "profiles is empty or not a list"});
         }
     }
     return problems;
@@ -202,25 +308,26 @@ std::string findSidecar(std::string const& enginePath)
     return {};
 }
 
-void checkSidecar(std::string const& enginePath, SidecarExpectation const& expect)
+void checkSidecar(std::string const& enginePath, std::vector<char> const& engine, SidecarExpectation const& expect)
 {
     std::string const path = findSidecar(enginePath);
     if (path.empty())
     {
         throw Error(Status::kENGINE_MISMATCH,
-            "no sidecar " + enginePath + ".json next to the engine (export it with rmnet_sdk, or set "
-            "checkSidecar=false to load an engine you trust without one)");
+            "no sidecar " + enginePath + ".json next to the engine (write one with rmnet-export, or with "
+            "rmnet-sidecar for an engine built by trtexec; or set checkSidecar=false to load an engine you trust "
+            "without one)");
     }
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
-    std::vector<std::string> const problems = sidecarProblems(text.str(), expect);
+    std::vector<SidecarProblem> const problems = sidecarProblems(text.str(), engine.data(), engine.size(), expect);
     if (!problems.empty())
     {
         std::string msg = "engine " + enginePath + " does not match its sidecar " + path + ":";
         for (auto const& p : problems)
         {
-            msg += "\n  - " + p;
+            msg += "\n  - " + p.message;
         }
         throw Error(Status::kENGINE_MISMATCH, msg);
     }

@@ -4,8 +4,6 @@
 #include "rmnet/inpainter.hpp"
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 namespace rmnet {
@@ -36,16 +34,6 @@ std::string dimsString(nvinfer1::Dims const& d)
     return s + "]";
 }
 
-std::vector<char> readFile(std::string const& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-    {
-        throw Error(Status::kMODEL_NOT_FOUND, "cannot open engine " + path);
-    }
-    return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 } // namespace
 
 void TrtLogger::log(Severity severity, char const* msg) noexcept
@@ -68,9 +56,8 @@ std::string TrtLogger::lastError() const
     return mLastError;
 }
 
-TrtEngine::TrtEngine(std::string const& path)
+TrtEngine::TrtEngine(std::string const& path, std::vector<char> const& blob)
 {
-    std::vector<char> const blob = readFile(path);
     mRuntime.reset(nvinfer1::createInferRuntime(mLogger));
     if (!mRuntime)
     {
@@ -107,90 +94,39 @@ TrtEngine::TrtEngine(std::string const& path)
     {
         throw Error(Status::kCUDA_ERROR, "TensorRT: createExecutionContext failed: " + mLogger.lastError());
     }
-}
-
-bool TrtEngine::fits(int32_t profile, int32_t n, int32_t h, int32_t w) const
-{
-    for (char const* name : {kIMAGE, kMASK})
+    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
     {
-        nvinfer1::Dims const lo = mEngine->getProfileShape(name, profile, nvinfer1::OptProfileSelector::kMIN);
-        nvinfer1::Dims const hi = mEngine->getProfileShape(name, profile, nvinfer1::OptProfileSelector::kMAX);
-        if (lo.nbDims != 4 || hi.nbDims != 4)
+        nvinfer1::Dims const d[3] = {mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMIN),
+            mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kOPT),
+            mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX)};
+        ProfileRange r;
+        int32_t* const out[3] = {r.min, r.opt, r.max};
+        for (int32_t k = 0; k < 3; ++k)
         {
-            return false;
-        }
-        int64_t const want[4] = {n, lo.d[1], h, w};
-        for (int32_t i = 0; i < 4; ++i)
-        {
-            if (want[i] < lo.d[i] || want[i] > hi.d[i])
+            if (d[k].nbDims != 4)
             {
-                return false;
+                throw Error(Status::kMODEL_INVALID, "engine " + path + ": profile " + std::to_string(p) + " is not 4-D");
             }
+            out[k][0] = static_cast<int32_t>(d[k].d[0]);
+            out[k][1] = static_cast<int32_t>(d[k].d[2]);
+            out[k][2] = static_cast<int32_t>(d[k].d[3]);
         }
+        mProfiles.push_back(r);
     }
-    return true;
+    if (mProfiles.empty())
+    {
+        throw Error(Status::kMODEL_INVALID, "engine " + path + " has no optimisation profile");
+    }
 }
 
-int32_t TrtEngine::maxBatch(int32_t h, int32_t w) const
+void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, int32_t profile, cudaStream_t stream)
 {
-    int32_t best = 0;
-    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
-    {
-        nvinfer1::Dims const hi = mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX);
-        if (hi.nbDims == 4 && fits(p, 1, h, w) && hi.d[0] > best)
-        {
-            best = static_cast<int32_t>(hi.d[0]);
-        }
-    }
-    return best;
-}
-
-size_t TrtEngine::maxElementsPerChannel() const
-{
-    size_t best = 0;
-    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
-    {
-        nvinfer1::Dims const hi = mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX);
-        if (hi.nbDims == 4)
-        {
-            size_t const e = static_cast<size_t>(hi.d[0]) * static_cast<size_t>(hi.d[2]) * static_cast<size_t>(hi.d[3]);
-            best = e > best ? e : best;
-        }
-    }
-    return best;
-}
-
-std::string TrtEngine::describeProfiles() const
-{
-    std::string s;
-    for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
-    {
-        s += (p ? "; " : "") + std::string("profile ") + std::to_string(p) + " image "
-            + dimsString(mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMIN)) + ".."
-            + dimsString(mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX));
-    }
-    return s;
-}
-
-void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream)
-{
-    int32_t profile = fits(mProfile, n, h, w) ? mProfile : -1;
-    for (int32_t p = 0; profile < 0 && p < mEngine->getNbOptimizationProfiles(); ++p)
-    {
-        profile = fits(p, n, h, w) ? p : -1;
-    }
-    if (profile < 0)
-    {
-        throw Error(Status::kINVALID_ARGUMENT,
-            "input " + std::to_string(n) + "x3x" + std::to_string(h) + "x" + std::to_string(w)
-                + " fits none of the engine's optimisation profiles (" + describeProfiles()
-                + "); rebuild the engine or change the strategy/model size");
-    }
     if (profile != mProfile)
     {
         if (!mContext->setOptimizationProfileAsync(profile, stream))
         {
-            throw Error(Status::kINFERENCE_FAILED, "TensorRT: cannot select profile: " + mLogger.lastError());
+            throw Error(Status::kINFERENCE_FAILED, "TensorRT: cannot select profile " + std::to_string(profile) + ": "
+                    + mLogger.lastError());
         }
         mProfile = profile;
         setAddresses(mAddresses[0], mAddresses[1], mAddresses[2]);
@@ -202,7 +138,8 @@ void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream)
     {
         throw Error(Status::kMODEL_INVALID,
             "TensorRT: prediction shape " + dimsString(out) + " for input " + std::to_string(n) + "x3x"
-                + std::to_string(h) + "x" + std::to_string(w) + ": " + mLogger.lastError());
+                + std::to_string(h) + "x" + std::to_string(w) + " (profile " + std::to_string(profile)
+                + "): " + mLogger.lastError());
     }
 }
 

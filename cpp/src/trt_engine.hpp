@@ -2,6 +2,7 @@
 //! \brief One deserialized TensorRT engine with its runtime and execution context.
 #pragma once
 
+#include "gpu_engine.hpp"
 #include "trt_compat.hpp"
 
 #include "composite.cuh"
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace rmnet {
 namespace detail {
@@ -31,49 +33,41 @@ private:
 //! TensorRT documents destroying a runtime before its engines as undefined behaviour. The logger
 //! comes first because everything created through the runtime keeps using it.
 //! The caller must have checked for a CUDA device (requireDevice) before constructing one.
-class TrtEngine
+class TrtEngine final : public GpuEngine
 {
 public:
-    //! Deserializes \p path and checks the I/O contract (image, mask -> prediction; fp32/fp16).
-    explicit TrtEngine(std::string const& path);
+    //! Deserializes \p blob (the file \p path, read once and already checked against its sidecar) and
+    //! checks the I/O contract (image, mask -> prediction; fp32/fp16).
+    TrtEngine(std::string const& path, std::vector<char> const& blob);
 
-    kernels::DType inputType() const
+    kernels::DType inputType() const override
     {
         return mInputType;
     }
-    kernels::DType outputType() const
+    kernels::DType outputType() const override
     {
         return mOutputType;
     }
-
-    //! Largest batch any profile accepts at model size h x w (0: the size fits no profile).
-    int32_t maxBatch(int32_t h, int32_t w) const;
-
-    //! Largest N*H*W over all profiles: sizes the device tensors once.
-    size_t maxElementsPerChannel() const;
-
-    //! The profiles' [min, max] shapes, for error messages.
-    std::string describeProfiles() const;
-
-    //! Selects a profile containing (n, h, w) and sets the input shapes. Throws kINVALID_ARGUMENT
-    //! when no profile fits.
-    void setShape(int32_t n, int32_t h, int32_t w, cudaStream_t stream);
-
-    //! Binds the three tensors' device addresses (re-bound on every profile switch).
-    void setAddresses(void* image, void* mask, void* prediction);
-
-    //! enqueueV3 on \p stream (asynchronous; capturable into a CUDA graph).
-    bool enqueue(cudaStream_t stream);
+    std::vector<ProfileRange> const& profiles() const override
+    {
+        return mProfiles;
+    }
+    void setShape(int32_t n, int32_t h, int32_t w, int32_t profile, cudaStream_t stream) override;
+    void setAddresses(void* image, void* mask, void* prediction) override;
+    bool enqueue(cudaStream_t stream) override;
+    std::string lastError() const override
+    {
+        return mLogger.lastError();
+    }
 
 private:
-    bool fits(int32_t profile, int32_t n, int32_t h, int32_t w) const;
-
     TrtLogger mLogger;
     std::unique_ptr<nvinfer1::IRuntime> mRuntime;
     std::unique_ptr<nvinfer1::ICudaEngine> mEngine;
     std::unique_ptr<nvinfer1::IExecutionContext> mContext;
     kernels::DType mInputType = kernels::DType::kFLOAT;
     kernels::DType mOutputType = kernels::DType::kFLOAT;
+    std::vector<ProfileRange> mProfiles;
     int32_t mProfile = 0;
     void* mAddresses[3] = {nullptr, nullptr, nullptr};
 };
