@@ -42,7 +42,7 @@ AUTO_ORIGINAL_MAX_SCALE = 2.0
 #: resizes (and logs that it did) and an explicit ``original`` raises InvalidInputError. Raise
 #: it per Inpainter with ``max_original_pixels=`` (CLI: ``--max-original-pixels``).
 ORIGINAL_MAX_PIXELS = 2048 * 2048
-COLORS: tuple[str, ...] = ("rgb", "bgr")
+COLORS: tuple[str, ...] = ("rgb", "bgr", "rgba", "bgra")
 #: Test-time ensembles: "flip" averages the prediction with that of the mirrored input.
 ENSEMBLES: tuple[str, ...] = ("none", "flip")
 
@@ -153,12 +153,20 @@ class Inpainter:
         a list of images of different sizes (then a list is returned). ``mask``: ``HxW`` (or
         ``HxWx1``) bool/uint8/float, nonzero = hole; for batches ``NxHxW`` or one ``HxW`` mask
         for every image; for lists a list (or one mask for all). Known pixels of the result are
-        bit-exact copies of the input.
+        bit-exact copies of the input. ``color``: the channel order, ``"rgb"``/``"bgr"``, or
+        ``"rgba"``/``"bgra"`` for 4-channel camera frames (alpha kept byte for byte).
         """
         _check_choice("color", color, COLORS)
         strategy = self.strategy if strategy is None else strategy
         _check_choice("strategy", strategy, STRATEGIES)
         images, masks_, kind = _split_inputs(image, mask)
+        if color in ("rgba", "bgra"):  # camera surfaces: 4 channels, alpha passed through
+            for i, img in enumerate(images):
+                if img.ndim != 3 or img.shape[-1] != 4:
+                    raise InvalidInputError(f"color={color!r} needs HxWx4 images; image"
+                                            f"{f'[{i}]' if len(images) > 1 else ''} has shape "
+                                            f"{img.shape}")
+            color = color[:3]
         outputs = self._run_many(images, masks_, color, strategy)
         if kind == "single":
             return outputs[0]

@@ -36,7 +36,7 @@ from .video_stability import TemporalStabilizer
 #: Backends whose throughput grows with the batch (GPU); ONNX Runtime on the CPU gains nothing
 #: measurable from batching crops of one model size, so it runs frame by frame there.
 _BATCHING_BACKENDS = ("tensorrt", "onnxruntime-cuda")
-FRAME_COLORS: tuple[str, ...] = ("rgb", "bgr")
+FRAME_COLORS: tuple[str, ...] = ("rgb", "bgr", "rgba", "bgra")
 
 
 def default_batch_size(inpainter: Inpainter) -> int:
@@ -225,15 +225,18 @@ class VideoInpainter:
         """Yield each frame inpainted, in order.
 
         ``frames``: ``HxWx3`` (or ``HxWx4``, alpha passed through) uint8 arrays of one size,
-        channels in ``color`` order (``"bgr"`` for OpenCV's ``VideoCapture``). ``mask``: one
+        channels in ``color`` order (``"bgr"`` for OpenCV's ``VideoCapture``; ``"rgba"`` /
+        ``"bgra"`` require 4 channels). ``mask``: one
         ``HxW`` array for every frame (prepared once), or an iterable of per-frame masks.
         """
         _check_choice("color", color, FRAME_COLORS)
+        channels = 4 if color in ("rgba", "bgra") else None
+        color = color[:3]
         static = isinstance(mask, np.ndarray)
         mask_iter = None if static else iter(mask)
         batch: list[tuple[np.ndarray, np.ndarray, PreparedMask]] = []
         for index, frame in enumerate(frames):
-            frame = _check_frame(frame, index)
+            frame = _check_frame(frame, index, channels)
             if static:
                 m = mask
             else:
@@ -283,9 +286,10 @@ class VideoInpainter:
             yield out
 
 
-def _check_frame(frame: object, index: int) -> np.ndarray:
+def _check_frame(frame: object, index: int, channels: int | None = None) -> np.ndarray:
     arr = np.asarray(frame)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.size == 0:
-        raise InvalidInputError(f"frame {index} must be an HxWx3 (or HxWx4) uint8 array, got "
-                                f"{arr.dtype} {arr.shape}")
+    allowed = (channels,) if channels else (3, 4)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] not in allowed or arr.size == 0:
+        raise InvalidInputError(f"frame {index} must be an HxWx{'/'.join(map(str, allowed))} "
+                                f"uint8 array, got {arr.dtype} {arr.shape}")
     return arr

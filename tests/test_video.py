@@ -221,3 +221,20 @@ def test_unknown_output_suffix_and_bad_sources(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInputError, match="no image frames"):
         video_io.open_frames(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("color", ["rgba", "bgra"])
+def test_four_channel_colors(inpainter: Inpainter, frames, hole, color) -> None:
+    frame = np.dstack([frames[0], np.arange(H * W, dtype=np.uint8).reshape(H, W)])
+    out = inpainter.run(frame, hole, color=color, strategy="crop")
+    np.testing.assert_array_equal(out, inpainter.run(frame, hole, color=color[:3],
+                                                     strategy="crop"))
+    np.testing.assert_array_equal(out[..., 3], frame[..., 3])
+    np.testing.assert_array_equal(out[~hole], frame[~hole])
+    assert (out[hole][:, :3] != frame[hole][:, :3]).any()
+    got = list(inpainter.run_video([frame], hole, color=color))
+    np.testing.assert_array_equal(got[0], out)
+    with pytest.raises(InvalidInputError, match="HxWx4"):
+        inpainter.run(frames[0], hole, color=color)
+    with pytest.raises(InvalidInputError, match="HxWx4"):
+        list(inpainter.run_video([frames[0]], hole, color=color))
