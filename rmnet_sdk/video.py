@@ -33,15 +33,17 @@ from .inpainter import (
 )
 from .video_stability import TemporalStabilizer
 
-#: Backends whose throughput grows with the batch (GPU); ONNX Runtime on the CPU gains nothing
-#: measurable from batching crops of one model size, so it runs frame by frame there.
-_BATCHING_BACKENDS = ("tensorrt", "onnxruntime-cuda")
+#: Frames per inference call by default. Batches pay on the CPU too: 4 watermark crops per ONNX
+#: Runtime INT8 call took 172-183 ms a frame against 222 ms one by one (benchmarks/results/
+#: cpu-2core-epyc-avx2/video/bench.md); the price is 3 frames of latency (live cameras: 1).
+DEFAULT_BATCH_SIZE = 4
 FRAME_COLORS: tuple[str, ...] = ("rgb", "bgr", "rgba", "bgra")
 
 
 def default_batch_size(inpainter: Inpainter) -> int:
-    """Frames per inference call: 4 on GPU backends (more work per launch), else 1."""
-    return 4 if inpainter.backend.name in _BATCHING_BACKENDS else 1
+    """Frames per inference call: :data:`DEFAULT_BATCH_SIZE`, capped by the backend's limit."""
+    limit = inpainter.backend.max_batch
+    return min(DEFAULT_BATCH_SIZE, limit) if limit else DEFAULT_BATCH_SIZE
 
 
 @dataclass

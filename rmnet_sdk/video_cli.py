@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="blend each hole's fill with the previous frames' where the known pixels "
                         "around it did not change (less flicker; reset on scene cuts)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="frames per inference call (default: 4 on GPU backends, 1 on the CPU)")
+                   help="frames per inference call (default: 4; 1 for the lowest latency)")
     p.add_argument("--fourcc", default=None,
                    help="video encoder FourCC, e.g. mp4v, MJPG, FFV1 (default: the best one this "
                         "OpenCV build has for the container; a fallback is reported)")
