@@ -182,8 +182,15 @@ class FrameSink(contextlib.AbstractContextManager):
 
 
 def _try_open(path: Path, fourcc: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter | None:
-    """A VideoWriter for ``fourcc``, or None when this OpenCV build cannot encode it."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (size[1], size[0]))
+    """A VideoWriter for ``fourcc``, or None when this OpenCV build cannot encode it (OpenCV's
+    own error lines about the failed probe are silenced: the fallback warning says it)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps,
+                                 (size[1], size[0]))
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if writer.isOpened():
         return writer
     writer.release()
