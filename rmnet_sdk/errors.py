@@ -49,6 +49,11 @@ class ExportError(RMNetError):
     """A model could not be exported (ONNX conversion, fp16, TensorRT build)."""
 
 
+class EngineCacheError(ExportError, OSError):
+    """The engine cache cannot be used: a file or folder is in the way, no permission to build in
+    it, or another process has held its lock past the timeout."""
+
+
 class ParityError(ExportError):
     """An exported model disagrees with its source beyond the allowed tolerance."""
 
@@ -64,5 +69,6 @@ __all__ = [
     "EngineMismatchError",
     "BackendUnavailableError",
     "ExportError",
+    "EngineCacheError",
     "ParityError",
 ]

@@ -19,6 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from rmnet_sdk.errors import (
     BackendUnavailableError,
+    EngineCacheError,
     EngineMismatchError,
     ExportError,
     InvalidInputError,
@@ -47,11 +48,13 @@ from rmnet_sdk.export import (
     sidecar_path,
     write_onnx_metadata,
 )
+from rmnet_sdk.export.cache import file_lock
 from rmnet_sdk.export.onnx import onnx_precision, shape_specific_problems
 from rmnet_sdk.export.tensorrt import (
     cache_key_parts,
     inspector_precision,
     normalize_target,
+    read_onnx_source,
     resolve_targets,
     target_to_cc,
 )
@@ -348,6 +351,7 @@ class FakeTrt:
         self.__version__ = version
         self.__name__ = "tensorrt_rtx" if rtx else "tensorrt"
         self.calls: list[tuple] = []
+        self.parsed: list[bytes] = []  # the ONNX bytes each parse() received
         self.runtimes = 0
         self.builds = 0
         self.build_delay = 0.0
@@ -362,8 +366,10 @@ class FakeTrt:
         self.BuilderFlag = enum.IntEnum("BuilderFlag", builder_flags)
         self.ProfilingVerbosity = enum.IntEnum("ProfilingVerbosity", "LAYER_NAMES_ONLY DETAILED NONE")
         self.MemoryPoolType = enum.IntEnum("MemoryPoolType", "WORKSPACE TACTIC_DRAM")
-        self.HardwareCompatibilityLevel = enum.IntEnum(
-            "HardwareCompatibilityLevel", "NONE AMPERE_PLUS SAME_COMPUTE_CAPABILITY")
+        # SAME_COMPUTE_CAPABILITY arrived in TensorRT 10.9 (JetPack 6's 10.3 lacks it)
+        minor = int(version.split(".")[1])
+        levels = "NONE AMPERE_PLUS" + (" SAME_COMPUTE_CAPABILITY" if (major, minor) >= (10, 9) else "")
+        self.HardwareCompatibilityLevel = enum.IntEnum("HardwareCompatibilityLevel", levels)
         self.DataType = enum.IntEnum("DataType", "FLOAT HALF INT32")
         self.LayerType = enum.IntEnum("LayerType", "CONVOLUTION DECONVOLUTION ACTIVATION "
                                       "ELEMENTWISE CAST CONSTANT POOLING RESIZE UNARY")
@@ -431,11 +437,15 @@ class FakeTrt:
                 return self.errors[i]
 
             def parse_from_file(self, path: str) -> bool:
+                return self.parse(Path(path).read_bytes(), path)
+
+            def parse(self, model: bytes, path: str | None = None) -> bool:
                 fake.calls.append(("parse", path))
+                fake.parsed.append(bytes(model))
                 if not parse_ok:
                     self.errors = ["In node 3 (Foo): UNSUPPORTED_NODE: no importer for op Foo"]
                     return False
-                m = onnx.shape_inference.infer_shapes(onnx.load(path))
+                m = onnx.shape_inference.infer_shapes(onnx.load_from_string(bytes(model)))
                 types = {vi.name: vi.type.tensor_type.elem_type for vi in
                          [*m.graph.value_info, *m.graph.input, *m.graph.output]}
                 dt = lambda name: getattr(fake.DataType, _DT.get(types.get(name), "FLOAT"))  # noqa: E731
@@ -786,9 +796,9 @@ def test_engine_cache_hit_miss_and_rebuild_on_mismatch(mini_fp16: Path, tmp_path
     assert cache.lookup(mini_fp16, req) == (path, sidecar)
     again, _ = cache.get_or_build(mini_fp16, req)
     assert again == path and env.trt.builds == 1  # hit
-    # a timing cache per flavour + version + SM
+    # a timing cache per flavour + version + SM + GPU model (an L4 and an RTX 4090 are both sm89)
     assert cache.timing_cache_path(req).is_file()
-    assert cache.timing_cache_path(req).name == "tensorrt-10.9.0.34-sm89.cache"
+    assert cache.timing_cache_path(req).name == "tensorrt-10.9.0.34-sm89-NVIDIA_RTX_4090.cache"
     # a sidecar that does not match the request: never used, rebuilt with a log line
     data = json.loads(sidecar_path(path).read_text())
     data["trt_version"] = "10.0.0"
@@ -959,3 +969,149 @@ def test_pool_before_affine_rewrite_is_bit_exact() -> None:
     assert rewrite_pool_before_affine(negative) == 0  # max(a*x) != a*max(x) for a < 0
     shared = _affine_pool_model(scale, extra_consumer=True)
     assert rewrite_pool_before_affine(shared) == 0    # the pre-pool tensor is a graph output
+
+
+# -- engine cache reliability (issue 17: items 3, 13, 15) and the build device --------------------
+
+def _external_copy(src: Path, folder: Path) -> Path:
+    """``src`` saved with its weights in ``m.onnx.data`` next to ``m.onnx``."""
+    folder.mkdir()
+    path = folder / "m.onnx"
+    onnx.save_model(onnx.load(src), path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="m.onnx.data", size_threshold=0)
+    assert (folder / "m.onnx.data").is_file()
+    return path
+
+
+def test_cache_key_covers_external_data(mini_fp16: Path, tmp_path: Path) -> None:
+    from rmnet_sdk.export._common import sha256_file
+
+    assert read_onnx_source(mini_fp16).sha256 == sha256_file(mini_fp16)  # inline weights: file hash
+    path = _external_copy(mini_fp16, tmp_path / "ext")
+    cache = EngineCache(tmp_path / "cache", env=fake_env())
+    req = EngineRequest(profiles=PROFILES[:1])
+    before = cache.key(path, req)
+    data = bytearray((tmp_path / "ext" / "m.onnx.data").read_bytes())
+    data[-1] ^= 0x01  # another weight, same .onnx file
+    (tmp_path / "ext" / "m.onnx.data").write_bytes(bytes(data))
+    assert cache.key(path, req) != before
+    (tmp_path / "ext" / "m.onnx.data").unlink()
+    with pytest.raises(ModelNotFoundError, match="m.onnx.data"):
+        cache.key(path, req)
+
+
+def test_build_parses_the_bytes_it_hashed(mini_fp16: Path, mini_fp32: Path, tmp_path: Path) -> None:
+    onnx_path = tmp_path / "m.onnx"
+    onnx_path.write_bytes(mini_fp16.read_bytes())
+    source = read_onnx_source(onnx_path)
+    onnx_path.write_bytes(mini_fp32.read_bytes())  # replaced after hashing, before parsing
+    env = fake_env()
+    sidecar = build_engine(onnx_path, tmp_path / "m.engine", EngineRequest(profiles=PROFILES[:1]),
+                           env=env, source=source)
+    assert env.trt.parsed == [mini_fp16.read_bytes()]
+    assert sidecar["onnx_sha256"] == source.sha256
+
+
+def test_read_only_cache_serves_a_hit_and_unusable_paths_are_typed(mini_fp16: Path,
+                                                                   tmp_path: Path) -> None:
+    env = fake_env()
+    root = tmp_path / "cache"
+    req = EngineRequest(profiles=PROFILES[:1])
+    path, sidecar = EngineCache(root, env=env).get_or_build(mini_fp16, req)
+    # Nothing may be created any more (a file where the lock folder goes stands in for a read-only
+    # cache, which root's permissions would not stop): the valid engine is still served.
+    import shutil
+
+    shutil.rmtree(root / "locks")
+    (root / "locks").write_text("in the way")
+    assert EngineCache(root, env=env).get_or_build(mini_fp16, req) == (path, sidecar)
+    assert env.trt.builds == 1
+    # A miss needs the lock: a typed error, not a raw OSError.
+    with pytest.raises(EngineCacheError, match="file is in the way"):
+        EngineCache(root, env=env).get_or_build(mini_fp16, EngineRequest(profiles=PROFILES[1:]))
+    # A folder where the lock file should be.
+    (root / "locks").unlink()
+    key = EngineCache(root, env=env).key(mini_fp16, EngineRequest(profiles=PROFILES[1:]))
+    (root / "locks" / f"{key}.lock").mkdir(parents=True)
+    with pytest.raises(EngineCacheError, match="folder where the engine cache lock"):
+        EngineCache(root, env=env).get_or_build(mini_fp16, EngineRequest(profiles=PROFILES[1:]))
+    # A file where the cache root should be.
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(EngineCacheError):
+        EngineCache(tmp_path / "file", env=env).get_or_build(mini_fp16, req)
+
+
+def test_a_held_lock_times_out_with_a_clear_message(mini_fp16: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    env = fake_env()
+    cache = EngineCache(tmp_path / "cache", env=env)
+    req = EngineRequest(profiles=PROFILES[:1])
+    lock = tmp_path / "cache" / "locks" / f"{cache.key(mini_fp16, req)}.lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "a+b") as holder:  # a stopped builder: holds the flock and never lets go
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        monkeypatch.setenv("RMNET_CACHE_LOCK_TIMEOUT", "0.3")
+        t0 = time.monotonic()
+        with pytest.raises(EngineCacheError, match="RMNET_CACHE_LOCK_TIMEOUT") as info:
+            cache.get_or_build(mini_fp16, req)
+        assert time.monotonic() - t0 < 5 and "delete the lock file" in str(info.value)
+        assert isinstance(info.value, OSError) and env.trt.builds == 0
+        with pytest.raises(EngineCacheError), file_lock(lock, timeout=0.05):
+            pass
+    with file_lock(lock, timeout=0.05):  # released: taken at once
+        pass
+
+
+def test_device_selects_the_gpu_of_the_key_and_build(mini_fp16: Path, tmp_path: Path) -> None:
+    gpus = (GpuInfo("NVIDIA RTX 4090", 8, 9), GpuInfo("NVIDIA A10", 8, 6))
+    env0 = detect_environment("tensorrt", trt_module=FakeTrt(), devices=gpus)
+    env1 = detect_environment("tensorrt", trt_module=FakeTrt(), devices=gpus, device=1)
+    req = EngineRequest(profiles=PROFILES[:1])
+    parts = cache_key_parts("0" * 64, req, env1)
+    assert parts["compute_capability"] == ["8.6"] and parts["gpu_name"] == "NVIDIA A10"
+    assert cache_key("0" * 64, req, env0) != cache_key("0" * 64, req, env1)
+    sidecar = build_engine(mini_fp16, tmp_path / "e.engine", req, env=env1)
+    assert sidecar["compute_capability"] == "8.6" and sidecar["gpu_name"] == "NVIDIA A10"
+    assert EngineCache(tmp_path / "c", env=env1).device == 1
+    with pytest.raises(InvalidInputError, match="device 2 does not exist"):
+        detect_environment("tensorrt", trt_module=FakeTrt(), devices=gpus, device=2)
+
+
+def test_same_compute_capability_on_old_tensorrt_is_a_typed_error(mini_fp16: Path,
+                                                                  tmp_path: Path) -> None:
+    env = fake_env("10.3.0.30")  # JetPack 6
+    req = EngineRequest(profiles=PROFILES[:1], hardware_compatibility="same_compute_capability")
+    with pytest.raises(BackendUnavailableError, match="10.9"):
+        build_engine(mini_fp16, tmp_path / "e.engine", req, env=env)
+    ok = fake_env("10.9.0.34")
+    assert build_engine(mini_fp16, tmp_path / "f.engine", req, env=ok)[
+        "hardware_compatibility_level"] == "same_compute_capability"
+
+
+def test_refused_timing_cache_is_not_used(mini_fp16: Path, tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    env = fake_env()
+    timing = tmp_path / "t.cache"
+    timing.write_bytes(b"old-gpu")
+    original = env.trt.Builder
+
+    def builder(logger: Any) -> Any:
+        b = original(logger)
+        make = b.create_builder_config
+
+        def config() -> Any:
+            c = make()
+            c.set_timing_cache = lambda cache, ignore: False
+            return c
+
+        b.create_builder_config = config
+        return b
+
+    env.trt.Builder = builder
+    with caplog.at_level(logging.WARNING, logger="rmnet_sdk"):
+        build_engine(mini_fp16, tmp_path / "e.engine", EngineRequest(profiles=PROFILES[:1]),
+                     env=env, timing_cache=timing)
+    assert "refused the timing cache" in caplog.text
+    assert timing.read_bytes() == b"old-gpu"  # a refused cache is not overwritten

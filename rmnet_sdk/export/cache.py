@@ -11,24 +11,30 @@ Location: ``$RMNET_CACHE_DIR/engines`` when ``RMNET_CACHE_DIR`` is set, else
     <root>/<key[:2]>/<key>.engine        the serialized engine
     <root>/<key[:2]>/<key>.engine.json   its sidecar
     <root>/locks/<key>.lock              flock'ed while an entry is checked or built
-    <root>/timing/<flavour>-<version>-<sm>.cache   timing cache per GPU + TensorRT version
+    <root>/timing/<flavour>-<version>-<sm>-<gpu>.cache   timing cache per GPU model + version
 
 Engines and sidecars are written atomically; a lock file (``fcntl.flock``) makes a second
-process wait for the first one's build instead of building the same engine again. An entry is
-only returned when its sidecar matches the request *and* the engine file's sha256 matches the
-sidecar; anything else is rebuilt (with a log line saying why).
+process wait for the first one's build instead of building the same engine again, for at most
+``RMNET_CACHE_LOCK_TIMEOUT`` seconds (default 1800: a process stopped while building keeps the
+lock; a killed one releases it). An entry is only returned when its sidecar matches the request
+*and* the engine file's sha256 matches the sidecar; anything else is rebuilt (with a log line
+saying why). A valid entry is served without the lock and without write access, so a read-only
+cache (a shared, pre-built one) works. A cache that cannot be used raises
+:class:`~rmnet_sdk.errors.EngineCacheError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import EngineMismatchError, ModelNotFoundError
-from ._common import log, sha256_file
+from ..errors import EngineCacheError, EngineMismatchError, ModelNotFoundError, RMNetError
+from ._common import log
 from .tensorrt import (
     EngineRequest,
     TrtEnvironment,
@@ -37,8 +43,21 @@ from .tensorrt import (
     check_engine,
     detect_environment,
     expected_sidecar_fields,
+    read_onnx_source,
     resolve_targets,
 )
+
+#: Seconds a builder waits for another process's lock on the same engine.
+DEFAULT_LOCK_TIMEOUT_S = 1800.0
+
+
+def lock_timeout() -> float:
+    """``RMNET_CACHE_LOCK_TIMEOUT`` seconds, else :data:`DEFAULT_LOCK_TIMEOUT_S`."""
+    text = os.environ.get("RMNET_CACHE_LOCK_TIMEOUT")
+    try:
+        return float(text) if text else DEFAULT_LOCK_TIMEOUT_S
+    except ValueError as e:
+        raise EngineCacheError(f"RMNET_CACHE_LOCK_TIMEOUT must be a number of seconds, got {text!r}") from e
 
 
 def default_cache_dir() -> Path:
@@ -51,26 +70,58 @@ def default_cache_dir() -> Path:
     return base / "rmnet-sdk" / "engines"
 
 
+def _make_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise EngineCacheError(f"cannot create the engine cache folder {path}: a file is in the "
+                               f"way ({e}); remove it or set RMNET_CACHE_DIR elsewhere") from e
+    except OSError as e:
+        raise EngineCacheError(f"cannot create the engine cache folder {path}: {e} (set "
+                               "RMNET_CACHE_DIR to a writable folder)") from e
+
+
 @contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created if needed); waits for other holders.
+def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if needed); waits up to ``timeout`` seconds
+    (default :func:`lock_timeout`) for another holder, then raises :class:`EngineCacheError`.
 
     flock locks belong to the open file description, so two threads of one process exclude each
     other too. Where ``fcntl`` does not exist (Windows) this degrades to no locking.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    timeout = lock_timeout() if timeout is None else float(timeout)
+    _make_dir(path.parent)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         log.warning("no fcntl on this platform: engine cache builds are not locked")
         yield
         return
-    with open(path, "a+b") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("waiting for another process building this engine (lock %s)", path)
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    try:
+        f = open(path, "a+b")  # noqa: SIM115 - closed by the `with f` below; opened apart to type its errors
+    except IsADirectoryError as e:
+        raise EngineCacheError(f"{path} is a folder where the engine cache lock file should be; "
+                               "remove it") from e
+    except OSError as e:
+        raise EngineCacheError(f"cannot open the engine cache lock {path}: {e}") from e
+    with f:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log.info("waiting for another process building this engine (lock %s)", path)
+                    waited = True
+                if time.monotonic() >= deadline:
+                    raise EngineCacheError(
+                        f"another process has held the engine cache lock {path} for more than "
+                        f"{timeout:g} s: a build still running, or a process stopped while "
+                        "building. If no build is running, delete the lock file; to wait longer, "
+                        "set RMNET_CACHE_LOCK_TIMEOUT (seconds)") from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         try:
             yield
         finally:
@@ -81,8 +132,10 @@ class EngineCache:
     """``EngineCache(root).get_or_build(onnx_path, request) -> (engine_path, sidecar)``."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None, *,
-                 env: TrtEnvironment | None = None) -> None:
+                 env: TrtEnvironment | None = None, device: int = 0) -> None:
+        """``device``: the CUDA ordinal engines are built for (its GPU is part of the key)."""
         self.root = Path(root) if root is not None else default_cache_dir()
+        self.device = env.device if env is not None else int(device)
         self._envs: dict[str, TrtEnvironment] = {}
         if env is not None:
             self._envs = {"auto": env, env.flavour: env}
@@ -93,19 +146,12 @@ class EngineCache:
     def environment(self, request: EngineRequest) -> TrtEnvironment:
         """The TensorRT environment for ``request.flavour`` (detected once, then reused)."""
         if request.flavour not in self._envs:
-            self._envs[request.flavour] = detect_environment(request.flavour)
+            self._envs[request.flavour] = detect_environment(request.flavour, device=self.device)
         return self._envs[request.flavour]
-
-    @staticmethod
-    def _onnx_sha(onnx_path: str | os.PathLike[str]) -> str:
-        path = Path(onnx_path)
-        if not path.is_file():
-            raise ModelNotFoundError(f"ONNX model not found: {path}")
-        return sha256_file(path)
 
     def key(self, onnx_path: str | os.PathLike[str], request: EngineRequest | None = None) -> str:
         request = request or EngineRequest()
-        return cache_key(self._onnx_sha(onnx_path), request, self.environment(request))
+        return cache_key(read_onnx_source(onnx_path).sha256, request, self.environment(request))
 
     def engine_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.engine"
@@ -113,14 +159,16 @@ class EngineCache:
     def timing_cache_path(self, request: EngineRequest) -> Path:
         env = self.environment(request)
         sm = "-".join(resolve_targets(env, request))
-        return self.root / "timing" / f"{env.flavour}-{env.version}-{sm}.cache"
+        # Timings are per GPU model (an RTX 4090 and an L4 are both sm89), never shared across them.
+        gpu = re.sub(r"[^A-Za-z0-9]+", "_", env.gpu.name).strip("_") if env.gpu else "aot"
+        return self.root / "timing" / f"{env.flavour}-{env.version}-{sm}-{gpu}.cache"
 
     def lookup(self, onnx_path: str | os.PathLike[str], request: EngineRequest | None = None
                ) -> tuple[Path, dict[str, Any]] | None:
         """The cached engine for this request if there is a valid one (no build, no lock)."""
         request = request or EngineRequest()
         env = self.environment(request)
-        onnx_sha = self._onnx_sha(onnx_path)
+        onnx_sha = read_onnx_source(onnx_path).sha256
         path = self.engine_path(cache_key(onnx_sha, request, env))
         if not path.exists():
             return None
@@ -132,26 +180,50 @@ class EngineCache:
 
     def get_or_build(self, onnx_path: str | os.PathLike[str],
                      request: EngineRequest | None = None) -> tuple[Path, dict[str, Any]]:
-        """The engine for ``onnx_path`` + ``request``, built (once, under a lock) when needed."""
+        """The engine for ``onnx_path`` + ``request``, built (once, under a lock) when needed.
+
+        A valid cached engine is served without taking the lock, so a read-only cache works.
+        """
         request = request or EngineRequest()
         onnx_path = Path(onnx_path)
         env = self.environment(request)
-        onnx_sha = self._onnx_sha(onnx_path)
-        key = cache_key(onnx_sha, request, env)
-        expected = expected_sidecar_fields(onnx_sha, request, env)
+        source = read_onnx_source(onnx_path)  # hashed once; the build parses these bytes
+        key = cache_key(source.sha256, request, env)
+        expected = expected_sidecar_fields(source.sha256, request, env)
         path = self.engine_path(key)
-        with file_lock(self.root / "locks" / f"{key}.lock"):
-            if path.exists():
-                try:
-                    sidecar = check_engine(path, expected)
+        hit = self._valid(path, expected, quiet=True)
+        if hit is not None:
+            log.info("engine cache hit: %s", path)
+            return path, hit
+        try:
+            with file_lock(self.root / "locks" / f"{key}.lock"):
+                hit = self._valid(path, expected)  # another process may have built it meanwhile
+                if hit is not None:
                     log.info("engine cache hit: %s", path)
-                    return path, sidecar
-                except (EngineMismatchError, ModelNotFoundError) as e:
-                    log.warning("rebuilding cached engine %s: %s", path, e)
-            else:
+                    return path, hit
                 log.info("engine cache miss: building %s", path)
-            timing = self.timing_cache_path(request) if env.flavour == "tensorrt" else None
-            sidecar = build_engine(onnx_path, path, request, env=env, timing_cache=timing)
-            if sidecar.get("onnx_sha256") != onnx_sha:
-                raise EngineMismatchError(f"{onnx_path} changed while its engine was being built")
-            return path, sidecar
+                _make_dir(path.parent)
+                timing = self.timing_cache_path(request) if env.flavour == "tensorrt" else None
+                sidecar = build_engine(onnx_path, path, request, env=env, timing_cache=timing,
+                                       source=source)
+        except RMNetError:
+            raise
+        except OSError as e:  # a read-only cache, or a folder where the engine should be
+            raise EngineCacheError(f"cannot build into the engine cache {self.root}: {e} (set "
+                                   "RMNET_CACHE_DIR to a writable folder)") from e
+        if sidecar.get("onnx_sha256") != source.sha256:
+            raise EngineMismatchError(f"{onnx_path} changed while its engine was being built")
+        return path, sidecar
+
+    @staticmethod
+    def _valid(path: Path, expected: dict[str, Any], *, quiet: bool = False
+               ) -> dict[str, Any] | None:
+        """The sidecar of a usable cached engine at ``path``, else None (logged unless quiet)."""
+        if not path.exists():
+            return None
+        try:
+            return check_engine(path, expected)
+        except (EngineMismatchError, ModelNotFoundError) as e:
+            if not quiet:
+                log.warning("rebuilding cached engine %s: %s", path, e)
+            return None

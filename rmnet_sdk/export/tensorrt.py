@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._cuda import GpuInfo, cuda_devices
+from .._cuda import GpuInfo, cuda_device, cuda_devices
 from ..errors import (
     BackendUnavailableError,
     EngineMismatchError,
@@ -48,12 +48,12 @@ from ..errors import (
     ModelError,
     ModelNotFoundError,
 )
+from ..sidecar import read_engine, read_sidecar, sidecar_path  # noqa: F401 (read_sidecar: re-exported)
 from ._common import (
     check_spatial_size,
     log,
     same_file,
     sha256_bytes,
-    sha256_file,
     write_atomic,
 )
 
@@ -199,10 +199,12 @@ class TrtEnvironment:
     flavour: str
     version: str
     gpus: tuple[GpuInfo, ...] = ()
+    #: The CUDA device engines are built, timed and checked on (its GPU is part of the cache key).
+    device: int = 0
 
     @property
     def gpu(self) -> GpuInfo | None:
-        return self.gpus[0] if self.gpus else None
+        return self.gpus[self.device] if 0 <= self.device < len(self.gpus) else None
 
     @property
     def major(self) -> int:
@@ -220,11 +222,13 @@ def _import(flavour: str) -> Any | None:
 
 
 def detect_environment(flavour: str = "auto", *, trt_module: Any = None,
-                       devices: Sequence[GpuInfo] | None = None) -> TrtEnvironment:
+                       devices: Sequence[GpuInfo] | None = None, device: int = 0) -> TrtEnvironment:
     """Pick the TensorRT flavour (``auto``: full TensorRT, else TensorRT-RTX) and probe the GPUs.
 
     ``trt_module``/``devices`` inject a module and a device list (tests, or a caller that has
-    already probed). Raises :class:`BackendUnavailableError` when no usable builder is installed.
+    already probed). ``device`` is the CUDA ordinal engines are built for and on. Raises
+    :class:`BackendUnavailableError` when no usable builder is installed, and
+    :class:`InvalidInputError` for a device that does not exist.
     """
     if flavour not in ("auto", *FLAVOURS):
         raise InvalidInputError(f"flavour must be auto or one of {FLAVOURS}, got {flavour!r}")
@@ -246,8 +250,10 @@ def detect_environment(flavour: str = "auto", *, trt_module: Any = None,
                 "`tensorrt-rtx-cu13` (ahead-of-time builds, also without a GPU); "
                 f"tried {', '.join(_MODULES[f] for f in order)}")
     version = str(getattr(module, "__version__", "0"))
-    env = TrtEnvironment(module, resolved, version,
-                         tuple(devices) if devices is not None else tuple(cuda_devices()))
+    gpus = tuple(devices) if devices is not None else tuple(cuda_devices())
+    if device < 0 or (gpus and device >= len(gpus)):
+        raise InvalidInputError(f"CUDA device {device} does not exist ({len(gpus)} found)")
+    env = TrtEnvironment(module, resolved, version, gpus, int(device))
     if env.flavour == "tensorrt" and env.major < 10:
         raise BackendUnavailableError(f"TensorRT {version} is too old: rmnet-sdk needs >= 10 "
                                       "(strongly typed networks)")
@@ -291,6 +297,71 @@ def resolve_targets(env: TrtEnvironment, request: EngineRequest) -> tuple[str, .
         raise BackendUnavailableError(f"TensorRT-RTX cannot build for this GPU ({gpu.name}, "
                                       f"{gpu.sm}); use full TensorRT on it")
     return (gpu.sm,)
+
+
+# -- the ONNX as read once ------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class OnnxSource:
+    """An ONNX model read once for a build: the bytes TensorRT parses and the digest they are cached
+    under, so a file replaced between hashing and parsing cannot be cached under the old key.
+
+    ``sha256`` is the file's sha256 when the model keeps its weights inside; with external data
+    (``m.onnx.data``) it is the sha256 of ``{"onnx": <file sha256>, "external_data": [[location,
+    sha256], ...]}``, so a weights change is a new key.
+    """
+
+    path: Path
+    data: bytes
+    external: tuple[tuple[str, str], ...]
+    sha256: str
+
+    def external_changed(self) -> list[str]:
+        """Locations whose file no longer has the hash it had when read."""
+        return [loc for loc, sha in self.external
+                if not (self.path.parent / loc).is_file()
+                or sha256_bytes((self.path.parent / loc).read_bytes()) != sha]
+
+
+def _tensors(graph: Any) -> Any:
+    """Every TensorProto of ``graph``: initializers, Constant/attribute tensors, subgraphs."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _tensors(attr.g)
+            for g in attr.graphs:
+                yield from _tensors(g)
+
+
+def read_onnx_source(onnx_path: str | os.PathLike[str]) -> OnnxSource:
+    """Read ``onnx_path`` and hash it with every external data file it names (see OnnxSource)."""
+    import onnx
+
+    path = Path(onnx_path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"ONNX model not found: {path}")
+    data = path.read_bytes()
+    try:
+        model = onnx.load_from_string(data)  # external tensors stay references
+    except Exception as e:
+        raise ModelError(f"{path} is not a valid ONNX model: {e}") from e
+    locations = sorted({entry.value for t in _tensors(model.graph)
+                        if t.data_location == onnx.TensorProto.EXTERNAL
+                        for entry in t.external_data if entry.key == "location"})
+    external = []
+    for loc in locations:
+        f = path.parent / loc
+        if not f.is_file():
+            raise ModelNotFoundError(f"{path} keeps weights in {loc}, which is missing next to it")
+        external.append((loc, sha256_bytes(f.read_bytes())))
+    digest = sha256_bytes(data)
+    if external:
+        digest = sha256_bytes(json.dumps({"onnx": digest, "external_data": external}).encode())
+    return OnnxSource(path, data, tuple(external), digest)
 
 
 def cache_key_parts(onnx_sha256: str, request: EngineRequest, env: TrtEnvironment
@@ -523,7 +594,7 @@ def _check_profiles(found: list[dict[str, Any]], request: EngineRequest, where: 
         raise ExportError(f"the {where} profiles {found} differ from the request {want}")
 
 
-def _build_serialized(env: TrtEnvironment, onnx_path: Path, request: EngineRequest,
+def _build_serialized(env: TrtEnvironment, source: OnnxSource, request: EngineRequest,
                       targets: Sequence[str], timing_cache: Path | None) -> tuple[bytes, dict]:
     trt = env.trt
     logger = _make_logger(trt)
@@ -537,9 +608,10 @@ def _build_serialized(env: TrtEnvironment, onnx_path: Path, request: EngineReque
             not network.get_flag(flags_enum.STRONGLY_TYPED):
         raise ExportError("the TensorRT network is not strongly typed")
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
+    # The bytes that were hashed; the path only resolves external weights (checked after the build).
+    if not parser.parse(source.data, str(source.path)):
         errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        raise ExportError(f"{env.flavour} cannot parse {onnx_path}: " + "; ".join(errors[:5]))
+        raise ExportError(f"{env.flavour} cannot parse {source.path}: " + "; ".join(errors[:5]))
     net_info = inspect_network(trt, network, request.precision)
 
     config = builder.create_builder_config()
@@ -548,8 +620,14 @@ def _build_serialized(env: TrtEnvironment, onnx_path: Path, request: EngineReque
     if request.workspace_mib:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(request.workspace_mib) << 20)
     if request.hardware_compatibility != "none":
-        config.hardware_compatibility_level = getattr(
-            trt.HardwareCompatibilityLevel, request.hardware_compatibility.upper())
+        level = request.hardware_compatibility.upper()
+        levels = getattr(trt, "HardwareCompatibilityLevel", None)
+        if levels is None or not hasattr(levels, level):
+            raise BackendUnavailableError(
+                f"{env.flavour} {env.version} has no hardware compatibility level {level} "
+                "(SAME_COMPUTE_CAPABILITY needs TensorRT >= 10.9; JetPack 6 ships 10.3): build "
+                "with hardware_compatibility='none' on the target GPU")
+        config.hardware_compatibility_level = getattr(levels, level)
     if env.flavour == "tensorrt-rtx":
         config.num_compute_capabilities = len(targets)
         for i, t in enumerate(targets):
@@ -576,8 +654,11 @@ def _build_serialized(env: TrtEnvironment, onnx_path: Path, request: EngineReque
             if cache is None and data:
                 log.warning("timing cache %s is unreadable; starting a new one", timing_cache)
                 cache = config.create_timing_cache(b"")
-            if cache is not None:
-                config.set_timing_cache(cache, False)
+            if cache is not None and config.set_timing_cache(cache, False) is False:
+                log.warning("TensorRT refused the timing cache %s (another GPU or version?); "
+                            "building without it", timing_cache)
+                cache = None
+            elif cache is not None:
                 log.info("timing cache %s (%d bytes)", timing_cache, len(data))
     monitor = _make_progress_monitor(trt)
     if monitor is not None and hasattr(config, "progress_monitor"):
@@ -662,12 +743,6 @@ def _verify_on_gpu(env: TrtEnvironment, blob: bytes, request: EngineRequest,
 
 # -- sidecars ------------------------------------------------------------------------------------
 
-def sidecar_path(engine_path: str | os.PathLike[str]) -> Path:
-    """``<engine>.json`` (the name the C++ runtime looks for first)."""
-    p = Path(engine_path)
-    return p.with_name(p.name + ".json")
-
-
 def make_sidecar(*, env: TrtEnvironment, request: EngineRequest, targets: Sequence[str],
                  onnx_sha256: str, engine_sha256: str, engine_bytes: int,
                  metadata: dict[str, Any], key: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -705,20 +780,6 @@ def make_sidecar(*, env: TrtEnvironment, request: EngineRequest, targets: Sequen
     }
 
 
-def read_sidecar(engine_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The sidecar of ``engine_path``; :class:`EngineMismatchError` when missing or unreadable."""
-    path = sidecar_path(engine_path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as e:
-        raise EngineMismatchError(f"engine {engine_path} has no sidecar {path}") from e
-    except (OSError, ValueError) as e:
-        raise EngineMismatchError(f"sidecar {path} is unreadable: {e}") from e
-    if not isinstance(data, dict):
-        raise EngineMismatchError(f"sidecar {path} is not a JSON object")
-    return data
-
-
 #: Sidecar fields that must equal the expected values for an engine to be used.
 MATCH_FIELDS = ("cache_key", "onnx_sha256", "flavour", "trt_version", "compute_capability",
                 "precision", "profiles", "builder_optimization_level",
@@ -745,16 +806,8 @@ def check_engine(engine_path: str | os.PathLike[str],
     or GPU is needed. Engines are trusted inputs once this passes: never load one that fails.
     """
     path = Path(engine_path)
-    if not path.is_file():
-        raise ModelNotFoundError(f"engine not found: {path}")
-    sidecar = read_sidecar(path)
-    problems = []
-    size = path.stat().st_size
-    if sidecar.get("engine_bytes") != size:
-        problems.append(f"engine is {size} bytes, the sidecar says {sidecar.get('engine_bytes')}")
-    elif sidecar.get("engine_sha256") != sha256_file(path):
-        problems.append("engine sha256 differs from the sidecar's (corrupt or replaced file)")
-    problems += sidecar_problems(sidecar, expected or {})
+    _, sidecar = read_engine(path)  # integrity (rmnet_sdk.sidecar, the one check)
+    problems = sidecar_problems(sidecar, expected or {})
     if problems:
         raise EngineMismatchError(f"engine {path} does not match its sidecar: "
                                   + "; ".join(problems))
@@ -766,18 +819,22 @@ def check_engine(engine_path: str | os.PathLike[str],
 def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLike[str],
                  request: EngineRequest | None = None, *, env: TrtEnvironment | None = None,
                  timing_cache: str | os.PathLike[str] | None = None,
-                 overwrite: bool = True) -> dict[str, Any]:
+                 overwrite: bool = True, source: OnnxSource | None = None) -> dict[str, Any]:
     """Build ``engine_path`` (+ sidecar ``<engine>.json``) from an R-MNet ONNX file.
 
     The engine's precision comes from the ONNX types: ``request.precision="fp16"`` needs the fp16
     ONNX (:func:`rmnet_sdk.export.convert_fp16`). ``env`` defaults to
     :func:`detect_environment` with ``request.flavour``. ``timing_cache`` is loaded if present and
-    saved after the build (full TensorRT only). Both files are written atomically, the engine
-    first. Returns the sidecar. Errors: :class:`ModelError` (bad ONNX),
+    saved after the build (full TensorRT only). ``source`` is the ONNX as already read and hashed
+    (:func:`read_onnx_source`; the engine cache passes the one its key came from): those bytes are
+    parsed, never the file again. Both files are written atomically, the engine first. Returns the
+    sidecar. Errors: :class:`ModelError` (bad ONNX),
     :class:`InvalidInputError` (bad request), :class:`BackendUnavailableError` (no usable
     TensorRT/GPU), :class:`ExportError` (parse/build/verification failure).
     """
-    from .onnx import check_io_contract, load_onnx, onnx_precision, read_onnx_metadata
+    import onnx
+
+    from .onnx import check_io_contract, onnx_precision, read_onnx_metadata
 
     request = request or EngineRequest()
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
@@ -785,7 +842,12 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
         raise InvalidInputError(f"refusing to overwrite the input {onnx_path}")
     if not overwrite and engine_path.exists():
         raise InvalidInputError(f"{engine_path} exists; pass overwrite=True (CLI: --force)")
-    model = load_onnx(onnx_path)
+    source = source or read_onnx_source(onnx_path)
+    try:
+        model = onnx.load_from_string(source.data)
+        onnx.checker.check_model(model)
+    except Exception as e:  # protobuf DecodeError, onnx ValidationError, ...
+        raise ModelError(f"{onnx_path} is not a valid ONNX model: {e}") from e
     check_io_contract(model, str(onnx_path))
     have = onnx_precision(model)
     if have != request.precision:
@@ -802,17 +864,22 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
         raise InvalidInputError(f"the request asks for {request.flavour}, the environment is "
                                 f"{env.flavour}")
     targets = resolve_targets(env, request)
-    onnx_sha = sha256_file(onnx_path)
+    onnx_sha = source.sha256
     key = cache_key(onnx_sha, request, env)
-    blob, info = _build_serialized(env, onnx_path, request, targets,
-                                   Path(timing_cache) if timing_cache else None)
+    with cuda_device(env.device if env.flavour == "tensorrt" else None):
+        blob, info = _build_serialized(env, source, request, targets,
+                                       Path(timing_cache) if timing_cache else None)
+        gpu_check = _verify_on_gpu(env, blob, request, targets)
+    changed = source.external_changed()
+    if changed:
+        raise ExportError(f"the external data {', '.join(changed)} of {onnx_path} changed while "
+                          "the engine was being built; build again")
     verification: dict[str, Any] = {
         "io": info["network"]["io"], "profiles_checked_on": "builder_config",
         "config": info["config"],
         "precision_check": {"method": "network_dtypes", "dtypes": info["network"]["dtypes"],
                             "layers": info["network"]["layers"]},
     }
-    gpu_check = _verify_on_gpu(env, blob, request, targets)
     verification["deserialized"] = gpu_check.pop("deserialized")
     if verification["deserialized"]:
         verification["profiles_checked_on"] = "engine"
