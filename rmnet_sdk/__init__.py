@@ -37,6 +37,10 @@ def __getattr__(name: str):
         from .inpainter import Inpainter
 
         return Inpainter
+    if name == "VideoInpainter":
+        from .video import VideoInpainter
+
+        return VideoInpainter
     if name == "available_backends":
         from .backends import available_backends
 
@@ -47,6 +51,7 @@ def __getattr__(name: str):
 __all__ = [
     "__version__",
     "Inpainter",
+    "VideoInpainter",
     "available_backends",
     "BackendUnavailableError",
     "DataError",
