@@ -230,7 +230,8 @@ def test_bad_models_and_options(tiny_onnx, tmp_path):
     engine.write_bytes(b"not an engine")
     with pytest.raises(RMNetError):  # no TensorRT / no GPU / no sidecar: refused, never a crash
         _native.Inpainter(str(engine))
-    for kwargs, match in [({"strategy": "crop"}, "strategy"), ({"backend": "onnxruntime"}, "backend"),
+    for kwargs, match in [({"strategy": "tile"}, "strategy"), ({"crop_margin": -1}, "cropMargin"),
+                          ({"backend": "onnxruntime"}, "backend"),
                           ({"precision": "int8"}, "precision"), ({"model_size": 250}, "multiple of 16"),
                           ({"precision": "fp16"}, "fp32")]:
         with pytest.raises(InvalidInputError, match=match):
