@@ -876,6 +876,14 @@ def test_rtx_engine_cache_for_real(mini_fp16: Path, tmp_path: Path) -> None:
     assert sidecar["flavour"] == "tensorrt-rtx" and sidecar["compute_capability"] == "8.9"
     mtime = path.stat().st_mtime_ns
     assert cache.get_or_build(mini_fp16, req)[0] == path and path.stat().st_mtime_ns == mtime
+    # The real RTX engine passes every check up to the GPU: no "TensorRT is not installed".
+    from rmnet_sdk import Inpainter
+    from rmnet_sdk._cuda import cuda_device_count
+
+    if cuda_device_count() == 0:
+        with pytest.raises(BackendUnavailableError, match="none found") as info:
+            Inpainter(path)
+        assert "tensorrt_rtx" in str(info.value) and "not installed" not in str(info.value)
 
 
 # -- full TensorRT on a GPU ----------------------------------------------------------------------

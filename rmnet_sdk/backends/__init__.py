@@ -43,10 +43,11 @@ def _why_unavailable(name: str) -> str | None:
             return "onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
         return None
     if name == "tensorrt":
-        try:
-            import tensorrt  # noqa: F401
-        except ImportError:
-            return "TensorRT is not installed (pip install 'rmnet-sdk[tensorrt]' on a GPU machine)"
+        # Either product runs engines: full TensorRT, or TensorRT-RTX (its engines' sidecars say
+        # so). find_spec, not import: no library is loaded just to answer.
+        if not any(importlib.util.find_spec(m) is not None for m in ("tensorrt", "tensorrt_rtx")):
+            return ("TensorRT is not installed (pip install 'rmnet-sdk[tensorrt]' on a GPU machine, "
+                    "or tensorrt-rtx-cu13)")
         if cuda_device_count() == 0:
             return "no CUDA GPU found"
         return None
@@ -100,8 +101,14 @@ def create_backend(requested: str, model_path: str | os.PathLike[str], *, device
     """Instantiate the backend for ``model_path`` (see module docstring for ``auto``)."""
     model_path = Path(model_path)
     name = choose_backend(requested, model_path)
-    _require(name)
     suffix = model_path.suffix.lower()
+    if name == "tensorrt" and suffix in (".engine", ".plan"):
+        from .tensorrt import TensorRTBackend
+
+        # The backend checks an engine in order (sidecar, the TensorRT product it names, a GPU,
+        # compatibility) and says which step fails; a blanket availability check would hide that.
+        return TensorRTBackend(model_path, device=device)
+    _require(name)
     if name == "native" and suffix not in (".onnx", ".engine", ".plan"):
         raise InvalidInputError(f"backend 'native' runs .onnx or .engine models, got {model_path.name}")
     if name in ("onnxruntime", "onnxruntime-cuda") and suffix != ".onnx":
