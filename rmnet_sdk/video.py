@@ -85,7 +85,7 @@ class PreparedMask:
         self.shape: tuple[int, int] = self.hole.shape
         self.empty = not self.hole.any()
         self.strategy = inpainter.resolve_strategy(*self.shape, strategy)
-        res = inpainter.resolution
+        res = self._res = inpainter.resolution
         self.regions: list[_Region] = []
         self._padded_mask: np.ndarray | None = None
         self._padded_hole: np.ndarray | None = None
@@ -108,7 +108,6 @@ class PreparedMask:
             span = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
             self.regions.append(_Region((x0, y0, x1, y1), region_hole, small,
                                         small[None].astype(np.float32), span))
-        self._res = res
 
     def jobs(self, frame: np.ndarray, out: np.ndarray, color: str) -> list[_FrameJob]:
         """The network inputs of ``frame`` (``HxWx3``/``HxWx4`` uint8 in ``color`` order);
@@ -237,17 +236,21 @@ class VideoInpainter:
         static = isinstance(mask, np.ndarray)
         mask_iter = None if static else iter(mask)
         batch: list[tuple[np.ndarray, np.ndarray, PreparedMask]] = []
+        static_plan: PreparedMask | None = None
         for index, frame in enumerate(frames):
             frame = _check_frame(frame, index, channels)
             if static:
-                m = mask
+                # one check per frame size, not per frame: the mask cannot change
+                if static_plan is None or static_plan.shape != frame.shape[:2]:
+                    static_plan = self.prepare(mask, frame.shape[:2])
+                plan = static_plan
             else:
                 try:
                     m = next(mask_iter)
                 except StopIteration:
                     raise InvalidInputError(f"the mask sequence ended at frame {index}: give one "
                                             "mask per frame (or one static mask)") from None
-            plan = self.prepare(m, frame.shape[:2])
+                plan = self.prepare(m, frame.shape[:2])
             batch.append((frame, frame.copy(), plan))
             if len(batch) >= self.batch_size:
                 yield from self._finish(batch, color)

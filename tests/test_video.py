@@ -238,3 +238,13 @@ def test_four_channel_colors(inpainter: Inpainter, frames, hole, color) -> None:
         inpainter.run(frames[0], hole, color=color)
     with pytest.raises(InvalidInputError, match="HxWx4"):
         list(inpainter.run_video([frames[0]], hole, color=color))
+
+
+def test_a_video_inpainter_reused_with_another_static_mask(inpainter: Inpainter, frames,
+                                                           hole) -> None:
+    video = VideoInpainter(inpainter)
+    first = list(video.run(frames[:2], hole))
+    other = np.roll(hole, 20, axis=1)
+    second = list(video.run(frames[:2], other))
+    np.testing.assert_array_equal(first[0], inpainter.run(frames[0], hole, strategy="crop"))
+    np.testing.assert_array_equal(second[0], inpainter.run(frames[0], other, strategy="crop"))
