@@ -5,6 +5,7 @@ Examples::
     rmnet-train --data ~/photos --run-dir runs/cpu --preset cpu --vgg-weights random
     rmnet-train --run-dir runs/cpu                  # resume a run (its config.json is reused)
     rmnet-train --data ~/photos --run-dir runs/p --preset paper --set d_lr=1e-4 --steps 20000
+    rmnet-train --run-dir runs/p --distribute mirrored        # every local GPU, same global batch
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-only", metavar="PATH",
                    help="do not train: write the latest checkpoint's generator to PATH (.keras)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    p.add_argument("--distribute", default="none", choices=["none", "mirrored", "multi-worker"],
+                   help="tf.distribute: mirrored = every local GPU, multi-worker = the cluster in "
+                        "TF_CONFIG; batch_size is the global batch (README, Scaling out)")
     return p
 
 
@@ -86,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        from .train import Trainer
+        from .distribute import make_trainer
 
         cfg = resolve_config(args)
-        trainer = Trainer(cfg, args.run_dir, resume=not args.no_resume)
+        trainer = make_trainer(cfg, args.run_dir, distribute=args.distribute,
+                               resume=not args.no_resume)
         if args.export_only:
             print(f"wrote {trainer.export_generator(args.export_only)} (step {trainer.step})")
             return 0

@@ -104,6 +104,9 @@ class InpaintingData:
         self.sampler = masklib.MaskSampler(kinds=tuple(config.mask_kinds),
                                            ratio_range=tuple(config.hole_ratio))
         self.mask_pool: list[np.ndarray] | None = None
+        #: Index of a batch's first sample: a worker of a distributed run makes only its slice
+        #: (samples first_sample ... first_sample + batch_size - 1) of each global batch.
+        self.first_sample = 0
         if mask_files is not None:
             self.mask_pool = [masklib.read_mask(p, polarity=config.mask_polarity)
                               for p in mask_files]
@@ -153,7 +156,7 @@ class InpaintingData:
 
     def batch(self, step: int, batch_size: int | None = None) -> Batch:
         n = batch_size or self.config.batch_size
-        samples = [self.sample(step, i) for i in range(n)]
+        samples = [self.sample(step, i) for i in range(self.first_sample, self.first_sample + n)]
         images = to_model_range(np.stack([s[0] for s in samples]))
         holes = np.stack([s[1] for s in samples]).astype(np.float32)[..., None]
         noise = np.array([s[2] for s in samples], dtype=np.float32).reshape(n, 1, 1, 1)

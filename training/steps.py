@@ -56,24 +56,42 @@ def generator_losses(cfg: TrainConfig, G: keras.Model, D: keras.Model, vgg: kera
 
 
 def make_steps(cfg: TrainConfig, G: keras.Model, D: keras.Model, vgg: keras.Model | None,
-               g_opt: keras.optimizers.Optimizer,
-               d_opt: keras.optimizers.Optimizer) -> tuple[StepFn, StepFn]:
+               g_opt: keras.optimizers.Optimizer, d_opt: keras.optimizers.Optimizer, *,
+               global_batch_size: int | None = None) -> tuple[StepFn, StepFn]:
     """``(generator_step, critic_step)`` for the active Keras backend.
 
     ``generator_step(images, holes)`` returns its loss terms and ``fake`` (the composite
     ``I_out``, gradient stopped); ``critic_step(images, fake, noise)`` trains the critic on it.
     Reusing the generator's forward pass for the critic makes the WGAN part nearly free (the
     critic is ~5 % of the generator's cost), which matters for CPU training.
+
+    ``global_batch_size``: set when the steps run on every replica of a ``tf.distribute``
+    strategy (:mod:`.distribute`), each on its share of the batch.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _tf_steps(cfg, G, D, vgg, g_opt, d_opt)
+        return _tf_steps(cfg, G, D, vgg, g_opt, d_opt, global_batch_size)
     if backend == "torch":
         return _torch_steps(cfg, G, D, vgg, g_opt, d_opt)
     raise NotImplementedError(f"training supports the tensorflow and torch backends, not {backend}")
 
 
-def _tf_steps(cfg, G, D, vgg, g_opt, d_opt):
+def replica_share(loss: Any, images: Any, global_batch_size: int | None) -> Any:
+    """The part of the global-batch loss one replica differentiates (TensorFlow).
+
+    Keras's optimiser sums the replicas' gradients, and each loss here is a mean over the
+    replica's examples, so it counts with weight local/global batch
+    (``tf.nn.compute_average_loss`` over the replica's examples); with one replica holding the
+    whole batch (``global_batch_size`` None) this is the loss itself."""
+    if global_batch_size is None:
+        return loss
+    import tensorflow as tf
+
+    per_example = tf.fill(tf.shape(images)[:1], loss)
+    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+
+
+def _tf_steps(cfg, G, D, vgg, g_opt, d_opt, global_batch_size=None):
     import tensorflow as tf
 
     @tf.function
@@ -91,7 +109,8 @@ def _tf_steps(cfg, G, D, vgg, g_opt, d_opt):
                 gp = tf.reduce_mean(tf.square(norm - 1.0))
                 terms["d_gradient_penalty"] = gp
                 loss = loss + cfg.gp_weight * gp
-        grads = tape.gradient(loss, D.trainable_variables)
+            share = replica_share(loss, images, global_batch_size)
+        grads = tape.gradient(share, D.trainable_variables)
         d_opt.apply(grads, D.trainable_variables)
         if cfg.critic_constraint == "clip":
             clip_weights(D, cfg.clip_value)
@@ -101,7 +120,8 @@ def _tf_steps(cfg, G, D, vgg, g_opt, d_opt):
     def generator_step(images, holes):
         with tf.GradientTape() as tape:
             terms = generator_losses(cfg, G, D, vgg, images, holes)
-        grads = tape.gradient(terms["g_total"], G.trainable_variables)
+            share = replica_share(terms["g_total"], images, global_batch_size)
+        grads = tape.gradient(share, G.trainable_variables)
         g_opt.apply(grads, G.trainable_variables)
         return terms
 

@@ -115,8 +115,12 @@ class Trainer:
             self.restore(checkpoint)
             self._record_config_change()
         else:
-            save_config(cfg, self.run_dir / "config.json")
-            (self.run_dir / "data_split.json").write_text(json.dumps(self.data_report, indent=1))
+            self._write_run_files()
+
+    def _write_run_files(self) -> None:
+        """config.json and data_split.json of a new run (the model card reads both)."""
+        save_config(self.config, self.run_dir / "config.json")
+        (self.run_dir / "data_split.json").write_text(json.dumps(self.data_report, indent=1))
 
     def _init_from(self, source: str) -> None:
         """Load the generator's start weights (see :mod:`.warmstart`); ``init.json`` records
