@@ -72,3 +72,33 @@ def test_card_placeholders_must_all_be_filled() -> None:
     assert bundle.render_card("v{{a}} {{b}}", {"a": "1", "b": "x"}) == "v1 x"
     with pytest.raises(KeyError, match="missing"):
         bundle.render_card("{{missing}}", {})
+
+
+def _ev(rmnet: dict[str, tuple[float, float]], ns: dict[str, tuple[float, float]],
+        deltas: dict[str, tuple[float, float, float]]) -> dict:
+    table = {"rmnet": {b: _row(*v) for b, v in rmnet.items()},
+             "ns": {b: _row(*v) for b, v in ns.items()}}
+    return {"table": table, "deltas": {
+        name: {"all": {"psnr_hole": d, "ssim_hole": (0.0, -0.001, 0.001)}}
+        for name, d in deltas.items()}}
+
+
+def test_ship_needs_a_paired_gain_over_the_previous_model_and_not_worse_than_the_prefill() -> None:
+    ev = _ev({}, {}, {"rmnet-previous": (1.2, 0.9, 1.5), "rmnet-prefill": (0.0, -0.05, 0.05)})
+    assert bundle.ship_decision(ev)["ship"]
+    ev = _ev({}, {}, {"rmnet-previous": (0.1, -0.1, 0.3), "rmnet-prefill": (0.1, 0.0, 0.2)})
+    assert not bundle.ship_decision(ev)["ship"]  # the gain's interval contains 0
+    ev = _ev({}, {}, {"rmnet-previous": (1.0, 0.8, 1.2), "rmnet-prefill": (-0.3, -0.4, -0.2)})
+    decision = bundle.ship_decision(ev)
+    assert decision["beats_previous"] and not decision["not_worse_than_prefill"]
+    assert not decision["ship"]
+
+
+def test_target_is_half_a_decibel_over_ns_from_a_tenth_up_and_ssim_at_least_ns() -> None:
+    ns = {"0.01-0.10": (20.0, 0.6), "0.10-0.20": (18.0, 0.5), "all": (19.0, 0.55)}
+    ok = {"0.01-0.10": (19.0, 0.5), "0.10-0.20": (18.6, 0.5), "all": (19.5, 0.55)}
+    assert bundle.target_met(_ev(ok, ns, {}))  # the small-hole bucket does not count
+    short = {**ok, "0.10-0.20": (18.4, 0.5)}
+    assert not bundle.target_met(_ev(short, ns, {}))
+    low_ssim = {**ok, "0.10-0.20": (18.6, 0.49)}
+    assert not bundle.target_met(_ev(low_ssim, ns, {}))

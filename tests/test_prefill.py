@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from rmnet_sdk import masks as masklib
-from rmnet_sdk.prefill import BINOMIAL_5, blur, is_prefill_node, prefill_uint8, pyramid_prefill
+from rmnet_sdk.prefill import (
+    BINOMIAL_5,
+    blur,
+    double,
+    halve,
+    is_prefill_node,
+    prefill_uint8,
+    pyramid_prefill,
+)
 
 
 def _photo_like(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -28,10 +36,21 @@ def test_blur_matches_a_dilated_binomial_filter() -> None:
         np.testing.assert_allclose(blur(x, d), ref, atol=1e-5)
 
 
-def test_known_pixels_exact_and_constants_reproduced() -> None:
-    x = _photo_like(64, 80)
-    hole = masklib.MaskSampler().sample_bucket((64, 80), np.random.default_rng(0), 4)
+def test_halve_and_double_keep_the_half_pixel_grid() -> None:
+    # a linear ramp stays a ramp with the same centre through halve + double (no half-pixel shift)
+    ramp = np.tile(np.arange(32, dtype=np.float32)[None, :, None], (32, 1, 1))
+    ones = np.ones_like(ramp)
+    halved = halve(ramp) / halve(ones)  # normalised: the zero padding carries no weight
+    np.testing.assert_allclose(halved[8, 4:12, 0], np.arange(4, 12) * 2 + 0.5, atol=1e-5)
+    np.testing.assert_allclose(double(halved)[8, 8:24, 0], np.arange(8, 24), atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(64, 80), (50, 71)])  # 50x71: padded to 64x80 and cropped
+def test_known_pixels_exact_and_constants_reproduced(shape: tuple[int, int]) -> None:
+    x = _photo_like(*shape)
+    hole = masklib.MaskSampler().sample_bucket(shape, np.random.default_rng(0), 4)
     out = pyramid_prefill(x, hole)
+    assert out.shape == x.shape
     assert np.array_equal(out[~hole], x[~hole])
     assert np.isfinite(out).all()
     const = np.full((48, 48, 3), 0.25, np.float32)  # a flat image is filled with its value

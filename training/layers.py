@@ -14,34 +14,38 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from rmnet_sdk.prefill import BINOMIAL_5, DEFAULT_LEVELS, DEFAULT_SUPPORT, EPS
+from rmnet_sdk.prefill import BINOMIAL_4, BINOMIAL_5, DEFAULT_SUPPORT, DILATED_LEVELS, EPS, HALVINGS
 
 _PACKAGE = "rmnet"
 
 
-def _diagonal_kernels(channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vertical ``(5,1,C,C)`` and horizontal ``(1,5,C,C)`` kernels that blur every channel on its
+def _diagonal_kernels(taps: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical ``(k,1,C,C)`` and horizontal ``(1,k,C,C)`` kernels that blur every channel on its
     own. A full convolution with a diagonal kernel, rather than a depthwise one: TensorFlow lowers
     dilated depthwise convolutions through space-to-batch reshapes that pin the traced size,
     while a dilated ``Conv`` exports as one node with static pads."""
     eye = np.eye(channels, dtype=np.float32)
-    vertical = BINOMIAL_5[:, None, None, None] * eye[None, None]
-    horizontal = BINOMIAL_5[None, :, None, None] * eye[None, None]
+    vertical = taps[:, None, None, None] * eye[None, None]
+    horizontal = taps[None, :, None, None] * eye[None, None]
     return vertical, horizontal
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PyramidPrefill(layers.Layer):
-    """``(image, hole) -> image with holes filled`` by undecimated push-pull (see
-    :mod:`rmnet_sdk.prefill`, the NumPy reference this layer is tested against).
+    """``(image, hole) -> image with holes filled`` by push-pull over a Gaussian pyramid (see
+    :mod:`rmnet_sdk.prefill`, the NumPy reference this layer is tested against). H and W must be
+    multiples of 16, as the generator's own.
 
     Known pixels pass through exactly (``image * valid + fill * hole`` with a binary hole)."""
 
-    def __init__(self, levels: int = DEFAULT_LEVELS, support: float = DEFAULT_SUPPORT,
-                 **kwargs: Any) -> None:
+    def __init__(self, support: float = DEFAULT_SUPPORT, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.levels = int(levels)
         self.support = float(support)
+        self.upsample = layers.UpSampling2D(2, interpolation="bilinear", name="double")
+
+    def build(self, image_shape: Any, hole_shape: Any = None) -> None:
+        self.upsample.build(image_shape)  # stateless: building only marks it built
+        self.built = True
 
     def call(self, image: Any, hole: Any) -> Any:
         # Colour and weight are separate tensors (exporters turn channel slices into
@@ -49,33 +53,46 @@ class PyramidPrefill(layers.Layer):
         # (tf2onnx rewrites the layout transposes of a 1-channel tensor into Reshapes that pin
         # the traced size).
         channels = int(image.shape[-1])
-        kv, kh = (ops.convert_to_tensor(k, dtype=image.dtype) for k in _diagonal_kernels(channels))
+        k4 = [ops.convert_to_tensor(k, dtype=image.dtype) for k in _diagonal_kernels(BINOMIAL_4, channels)]
+        k5 = [ops.convert_to_tensor(k, dtype=image.dtype) for k in _diagonal_kernels(BINOMIAL_5, channels)]
+
+        def halve(x: Any) -> Any:  # even sizes: "same" pads one pixel on each side
+            x = ops.conv(x, k4[0], strides=(2, 1), padding="same")
+            return ops.conv(x, k4[1], strides=(1, 2), padding="same")
 
         def blur(x: Any, d: int) -> Any:
-            x = ops.conv(x, kv, strides=1, padding="same", dilation_rate=(d, 1))
-            return ops.conv(x, kh, strides=1, padding="same", dilation_rate=(1, d))
+            x = ops.conv(x, k5[0], strides=1, padding="same", dilation_rate=(d, 1))
+            return ops.conv(x, k5[1], strides=1, padding="same", dilation_rate=(1, d))
 
         valid = 1.0 - hole
         colour = image * valid  # premultiplied colour and its weight
         weight = ops.concatenate([valid] * channels, axis=-1)
-        pyramid = []
-        for k in range(self.levels):
+        levels = []
+        for _ in range(HALVINGS):
+            colour, weight = halve(colour), halve(weight)
+            levels.append((colour, weight, True))
+        for k in range(DILATED_LEVELS):
             colour, weight = blur(colour, 2 ** k), blur(weight, 2 ** k)
-            pyramid.append((colour, weight))
+            levels.append((colour, weight, False))
         # the global level: the weighted mean of the whole image
         estimate = (ops.mean(image * valid, axis=(1, 2), keepdims=True)
                     / ops.maximum(ops.mean(valid, axis=(1, 2), keepdims=True), EPS))
-        for colour, weight in reversed(pyramid):
+        previous_halved = False
+        for colour, weight, halved in reversed(levels):
+            if previous_halved:
+                estimate = self.upsample(estimate)
             own = colour / ops.maximum(weight, EPS)
             alpha = ops.minimum(weight * (1.0 / self.support), 1.0)
             estimate = alpha * own + (1.0 - alpha) * estimate
+            previous_halved = halved
+        estimate = self.upsample(estimate)
         return image * valid + estimate * hole
 
     def compute_output_shape(self, image_shape: Any, hole_shape: Any = None) -> Any:
         return image_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "levels": self.levels, "support": self.support}
+        return {**super().get_config(), "support": self.support}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
