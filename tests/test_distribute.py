@@ -83,8 +83,9 @@ def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300
 def test_mirrored_two_cpus_follow_the_single_device_trajectory(tiny_image_dir, tmp_path):
     """Same initial weights and batches (tiny preset, GP critic, EMA; dropout off, since its
     masks are random per replica). Step 0 is the same computation split in two (sync BatchNorm,
-    halves of the batch), so it agrees to float rounding: rel 1e-4. Later steps differ by float
-    summation order amplified by the GAN: measured <= 1.7 % over 4 steps; tolerance 5 %. The
+    halves of the batch), so it agrees to float rounding (measured 3e-6; tolerance rel 1e-4).
+    Later steps differ by float summation order amplified by the GAN: measured <= 0.21 % over
+    4 steps; tolerance 2 %. The
     hole-/valid-normalised L1 terms are logged per replica and averaged (a mean of ratios), so
     they are not compared. Loss scaling is checked directly on gradients (Adam would hide a
     wrong scale): sum over 2 replicas of the weighted gradients == one device's."""
@@ -99,7 +100,7 @@ def test_mirrored_two_cpus_follow_the_single_device_trajectory(tiny_image_dir, t
     for key in compared:
         assert mirrored[0][key] == pytest.approx(single[0][key], rel=1e-4), key
         for step in range(1, 4):
-            assert mirrored[step][key] == pytest.approx(single[step][key], rel=5e-2), (key, step)
+            assert mirrored[step][key] == pytest.approx(single[step][key], rel=2e-2), (key, step)
     grads = result["gradients"]
     assert grads["max_diff"] <= 1e-5 * max(1.0, grads["max_grad"]), grads
 
