@@ -282,3 +282,54 @@ def test_valid_requests_succeed_beside_concurrent_bad_ones(server, reference):
             np.testing.assert_array_equal(result, expected)
         else:
             assert isinstance(result, InvalidInputError) and "sharpen" in str(result)
+
+
+class _FakeResult:
+    def __init__(self, array):
+        self.array = array
+
+    def as_numpy(self, name):
+        assert name == "inpainted"
+        return self.array
+
+
+class _FakeTriton:
+    """tritonclient stand-in: fails the first ``failures`` calls with ``message(tag)``."""
+
+    def __init__(self, failures, message):
+        self.failures, self.message, self.tags = failures, message, []
+
+    def infer(self, model_name, inputs, outputs=None, parameters=None, **kwargs):
+        from tritonclient.utils import InferenceServerException
+
+        self.tags.append(parameters["tag"])
+        if len(self.tags) <= self.failures:
+            raise InferenceServerException(msg=self.message(parameters["tag"]))
+        return _FakeResult(np.zeros((1, 4, 4, 3), np.uint8))
+
+    def close(self):
+        pass
+
+
+def test_client_resends_only_requests_that_another_request_failed():
+    _require_pytriton()
+    from rmnet_sdk.serving import InpaintClient
+    from rmnet_sdk.serving.protocol import RESEND_MARKER
+
+    image, mask = np.zeros((4, 4, 3), np.uint8), np.ones((4, 4), np.uint8)
+    other = f"Traceback (most recent call last):\nrmnet_sdk.errors.InvalidInputError: request someone-else: strategy must be one of [...]; 1 valid request(s) of the same dynamic batch were not run: {RESEND_MARKER}"
+    client = InpaintClient("127.0.0.1:1")
+    client._client = fake = _FakeTriton(2, lambda tag: other)
+    assert client.inpaint(image, mask).shape == (4, 4, 3)
+    assert len(fake.tags) == 3 and len(set(fake.tags)) == 1  # the same request, sent 3 times
+
+    client._client = fake = _FakeTriton(5, lambda tag: other)
+    with pytest.raises(InvalidInputError, match="someone-else"):
+        client.inpaint(image, mask)  # gives up after RESEND_ATTEMPTS
+    assert len(fake.tags) == 3
+
+    own = f"rmnet_sdk.errors.InvalidInputError: request {{}}: strategy must be one of [...]; 1 valid request(s) of the same dynamic batch were not run: {RESEND_MARKER}"
+    client._client = fake = _FakeTriton(5, lambda tag: own.format(tag))
+    with pytest.raises(InvalidInputError, match="strategy must be one of"):
+        client.inpaint(image, mask, strategy="sharpen")
+    assert len(fake.tags) == 1  # its own error: never resent
