@@ -13,10 +13,17 @@
 //! `fail_enqueue` makes every enqueue fail with a known message (checks that errors reach the user).
 #pragma once
 
+#include "profiles.hpp"
+
+#include "pixel_math.cuh"
+
+#if RMNET_WITH_CUDA
 #include "gpu_engine.hpp"
+#endif
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rmnet {
 namespace detail {
