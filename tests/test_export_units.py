@@ -996,9 +996,13 @@ def test_cache_key_covers_external_data(mini_fp16: Path, tmp_path: Path) -> None
 
     assert read_onnx_source(mini_fp16).sha256 == sha256_file(mini_fp16)  # inline weights: file hash
     path = _external_copy(mini_fp16, tmp_path / "ext")
-    cache = EngineCache(tmp_path / "cache", env=fake_env())
+    env = fake_env()
+    cache = EngineCache(tmp_path / "cache", env=env)
     req = EngineRequest(profiles=PROFILES[:1])
     before = cache.key(path, req)
+    engine, sidecar = cache.get_or_build(path, req)  # the parser gets the path for the weights
+    assert sidecar["onnx_sha256"] == read_onnx_source(path).sha256 and engine.stem == before
+    assert env.trt.calls[[c[0] for c in env.trt.calls].index("parse")] == ("parse", str(path))
     data = bytearray((tmp_path / "ext" / "m.onnx.data").read_bytes())
     data[-1] ^= 0x01  # another weight, same .onnx file
     (tmp_path / "ext" / "m.onnx.data").write_bytes(bytes(data))

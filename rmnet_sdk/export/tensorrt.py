@@ -845,7 +845,8 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
     source = source or read_onnx_source(onnx_path)
     try:
         model = onnx.load_from_string(source.data)
-        onnx.checker.check_model(model)
+        # External tensors are checked where they live (next to the file), not relative to the CWD.
+        onnx.checker.check_model(str(source.path) if source.external else model)
     except Exception as e:  # protobuf DecodeError, onnx ValidationError, ...
         raise ModelError(f"{onnx_path} is not a valid ONNX model: {e}") from e
     check_io_contract(model, str(onnx_path))
