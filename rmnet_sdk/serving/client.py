@@ -20,8 +20,10 @@ from ..errors import BackendUnavailableError, InvalidInputError, RMNetError
 from . import protocol as wire
 
 PROTOCOLS = ("http", "grpc")
-#: How often a valid request is sent when a bad request in its dynamic batch failed the batch.
-RESEND_ATTEMPTS = 3
+#: How often a valid request is sent when bad requests in its dynamic batches failed them. Every
+#: such failure used up at least one bad request (each is sent once), so this only bounds the
+#: loop when many bad requests arrive staggered beside a valid one.
+RESEND_ATTEMPTS = 8
 #: Triton rejects requests that break the model config (dtype, rank, fixed dims) with these.
 _TRITON_INPUT_ERRORS = ("unexpected datatype", "unexpected shape", "expected", "invalid",
                         "unexpected inference input", "unexpected number of inputs")
