@@ -88,6 +88,8 @@ def test_ship_needs_a_paired_gain_over_the_previous_model_and_not_worse_than_the
     assert bundle.ship_decision(ev)["ship"]
     ev = _ev({}, {}, {"rmnet-previous": (0.1, -0.1, 0.3), "rmnet-prefill": (0.1, 0.0, 0.2)})
     assert not bundle.ship_decision(ev)["ship"]  # the gain's interval contains 0
+    ev = _ev({}, {}, {"rmnet-previous": (1.0, 0.8, 1.2), "rmnet-prefill": (-1e-6, -2e-6, -1e-7)})
+    assert bundle.ship_decision(ev)["ship"]  # a meaningless, if consistent, difference
     ev = _ev({}, {}, {"rmnet-previous": (1.0, 0.8, 1.2), "rmnet-prefill": (-0.3, -0.4, -0.2)})
     decision = bundle.ship_decision(ev)
     assert decision["beats_previous"] and not decision["not_worse_than_prefill"]

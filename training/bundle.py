@@ -9,7 +9,7 @@ One command so the shipped files, their numbers and the model card can never dri
    (hole-PSNR gate) -- each written only after its gate passed;
 3. ``rmnet_sdk.evaluation`` on the run's held-out test split (the ``test`` list of its
    ``split_file``: whole source packages that training and checkpoint selection never read) at
-   256x256, three masks per photo and bucket: fp32 and INT8 against the previous bundled
+   256x256, two masks per photo and bucket (``--masks-per-bucket``): fp32 and INT8 against the previous bundled
    model, the pyramid prefill alone, OpenCV Telea and Navier-Stokes, with bootstrap intervals,
    plus the labelled example grid (thin scratches, text, large holes);
 4. the training curves (``rmnet_sdk.training.report``) and ``MODEL_CARD.md`` rendered from
@@ -38,7 +38,6 @@ from typing import Any
 DOCS = Path("docs")
 TEMPLATE = DOCS / "model" / "MODEL_CARD.template.md"
 EVAL_SIZE = 256
-MASKS_PER_BUCKET = 3
 
 
 def sha256(path: Path) -> str:
@@ -121,7 +120,7 @@ def _trainval_photos(photos: Path, split: dict[str, Any], stage: Path) -> Path:
 
 
 def _evaluate(stage: Path, photos: Path, out: Path, test_files: list[str],
-              previous: Path | None) -> dict[str, Any]:
+              previous: Path | None, masks_per_bucket: int) -> dict[str, Any]:
     from ..evaluation import BASELINES, evaluate, load_eval_images, opencv_method, save_result
     from ..inpainter import Inpainter
     from ..prefill import prefill_uint8
@@ -136,21 +135,29 @@ def _evaluate(stage: Path, photos: Path, out: Path, test_files: list[str],
     methods.update({"prefill": prefill_uint8, "telea": opencv_method("telea"),
                     "ns": opencv_method("ns")})
     result = evaluate(methods, images, size=EVAL_SIZE, grid_path=out / "grid.png",
-                      masks_per_bucket=MASKS_PER_BUCKET, baselines=(*BASELINES, "previous"))
+                      masks_per_bucket=masks_per_bucket, baselines=(*BASELINES, "previous"))
     save_result(result, out)
     return {**result.to_dict(), "images": len(images), "files": test_files,
             "previous": str(previous) if previous else None}
 
 
+#: How far below the prefill alone a model may be and still count as "not worse": the upper
+#: end of the paired interval must reach -tolerance. A residual that has barely moved differs
+#: from the prefill by ~1e-6 SSIM, consistently (a significant but meaningless difference).
+NOT_WORSE_TOLERANCE = {"psnr_hole": 0.05, "ssim_hole": 0.002}
+
+
 def ship_decision(ev: dict[str, Any]) -> dict[str, Any]:
     """Install only a model that beats the previous one on the test split (paired hole-PSNR
-    gain, interval above 0) and is not worse than the prefill alone (its interval reaches 0)."""
+    gain, interval above 0) and is not worse than the prefill alone (the upper end of its paired
+    interval reaches ``-NOT_WORSE_TOLERANCE``)."""
     deltas = ev["deltas"]
     prev = deltas.get("rmnet-previous", {}).get("all", {}).get("psnr_hole")
     pre = deltas["rmnet-prefill"]["all"]["psnr_hole"]
     pre_ssim = deltas["rmnet-prefill"]["all"]["ssim_hole"]
     beats_previous = prev is None or prev[1] > 0
-    not_worse_than_prefill = pre[2] >= 0 and pre_ssim[2] >= 0
+    not_worse_than_prefill = (pre[2] >= -NOT_WORSE_TOLERANCE["psnr_hole"]
+                              and pre_ssim[2] >= -NOT_WORSE_TOLERANCE["ssim_hole"])
     return {"beats_previous": beats_previous, "not_worse_than_prefill": not_worse_than_prefill,
             "ship": beats_previous and not_worse_than_prefill, "vs_previous": prev,
             "vs_prefill": pre, "vs_prefill_ssim": pre_ssim}
@@ -255,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="split JSON with train/validation/test lists (default: the run's)")
     p.add_argument("--previous", type=Path, default=None,
                    help="the model to beat (default: the installed fp32 model, if any)")
+    p.add_argument("--masks-per-bucket", type=int, default=2,
+                   help="generated masks per test photo and hole-ratio bucket")
+    p.add_argument("--test-limit", type=int, default=None,
+                   help="evaluate only the first N test photos (a quick dry run; never for a "
+                        "model that ships: --install refuses it)")
     p.add_argument("--stage", type=Path, default=Path("runs/bundle"),
                    help="working folder (git-ignored)")
     p.add_argument("--models-dir", type=Path, default=None,
@@ -266,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--allow-worse", action="store_true",
                    help="install even if the model does not beat the previous one")
     args = p.parse_args(argv)
+    if args.install and args.test_limit:
+        p.error("--install evaluates on the whole test split: drop --test-limit")
 
     from .._fileio import atomic_write_bytes
     from ..models import BUNDLED, MODELS_DIR
@@ -289,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import read_keras_metadata
 
     steps = read_keras_metadata(args.keras or stage / "generator.keras").training_steps
-    ev = _evaluate(stage, photos, stage / "eval", split["test"], previous)
+    ev = _evaluate(stage, photos, stage / "eval", split["test"][:args.test_limit], previous,
+                   args.masks_per_bucket)
     report_main([str(args.run_dir), str(stage / "training")])
     hours = sum(h for h in (training_hours(log) for log in args.log) if h is not None) or None
     origin = lineage(args.run_dir, models_dir / "bundle.json")

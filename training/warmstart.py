@@ -27,7 +27,7 @@ from rmnet_sdk.metadata import ModelMetadata
 #: Largest |Keras - ONNX Runtime| accepted after an ONNX import (fp32 noise is ~1e-6).
 PARITY_TOLERANCE = 1e-4
 
-_CONV = re.compile(r"(?:^|/)((?:enc|dec)\d+_conv|prediction)(?:_\d+)?/")
+_CONV = re.compile(r"(?:^|/)((?:enc|dec)\d+_conv|prediction|correction)(?:_\d+)?/")
 _BN = re.compile(r"(?:^|/)((?:enc|dec)\d+_bn)(?:_\d+)?/batchnorm/(mul_1|add_1)$")
 
 
