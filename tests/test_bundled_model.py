@@ -90,3 +90,33 @@ def test_int8_and_fp16_agree_with_fp32(sample: tuple[np.ndarray, np.ndarray]) ->
         out = Inpainter(precision=precision, backend="onnxruntime").run(image, hole)
         np.testing.assert_array_equal(out[~hole], image[~hole])
         assert psnr(ref[hole], out[hole]) > floor, precision
+
+
+def test_bundled_model_is_the_prefill_residual_graph() -> None:
+    """0.3 on: the pyramid prefill runs inside the shipped graph, untouched by INT8."""
+    import onnx
+
+    from rmnet_sdk.prefill import is_prefill_node
+
+    meta = Inpainter(precision="fp32", backend="onnxruntime").metadata
+    assert meta.prefill and meta.mask_channel
+    int8 = onnx.load(str(bundled_model("int8")))
+    prefill_convs = [n for n in int8.graph.node if n.op_type == "Conv" and is_prefill_node(n.name)]
+    assert prefill_convs, "no prefill convolutions in the INT8 graph"
+    quantised_inputs = {o for n in int8.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert not [n.name for n in prefill_convs if set(n.input) & quantised_inputs]
+
+
+def test_bundled_fp16_builds_a_tensorrt_rtx_engine_ahead_of_time(tmp_path: Path) -> None:
+    """The prefill graph parses and builds in TensorRT (RTX, sm86, no GPU needed)."""
+    from conftest import require_rtx
+
+    require_rtx()
+    from rmnet_sdk.export.tensorrt import EngineRequest, build_engine
+
+    engine = tmp_path / "bundled.engine"
+    req = EngineRequest(profiles=("1x256x256:1x256x256:1x384x512",), targets=("sm86",),
+                        flavour="tensorrt-rtx")
+    sidecar = build_engine(bundled_model("fp16"), engine, req)
+    assert engine.stat().st_size == sidecar["engine_bytes"] > 0
+    assert sidecar["precision"] == "fp16" and sidecar["metadata"]["prefill"] is True
