@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,6 +25,21 @@ def synthetic_photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.random(3)
     return (np.clip(img, 0, 1) * 255).astype(np.uint8)
 
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging():
+    """Every CLI entry point configures logging for its process (``basicConfig``, or a handler on
+    the ``rmnet_sdk`` logger); in one pytest process those handlers would outlive the test and
+    write into its closed capture stream. Restore the loggers' handlers, levels and propagation
+    after each test."""
+    loggers = [logging.getLogger(), logging.getLogger("rmnet_sdk"), logging.getLogger("tf2onnx")]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    yield
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
 
 @pytest.fixture(scope="session")
 def tiny_image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
