@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +72,19 @@ class ModelMetadata:
 
     def replace(self, **changes: Any) -> ModelMetadata:
         return dataclasses.replace(self, **changes)
+
+
+def read_onnx_file_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
+    """Our :class:`ModelMetadata` from an ``.onnx`` file's ``metadata_props``.
+
+    The runtime's reader (the native backend needs the metadata before C++ loads the file): it
+    parses the protobuf without the export toolchain and without the graph checks. A model
+    without our keys takes every documented default.
+    """
+    import onnx
+
+    try:
+        model = onnx.load(os.fspath(path), load_external_data=False)
+    except Exception as e:  # protobuf DecodeError, OSError
+        raise ModelError(f"{path} is not a valid ONNX model: {e}") from e
+    return ModelMetadata.from_strings({p.key: p.value for p in model.metadata_props})

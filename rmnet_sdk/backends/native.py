@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, ModelNotFoundError
-from ..metadata import ModelMetadata
+from ..metadata import ModelMetadata, read_onnx_file_metadata
 from ..sidecar import read_engine
 from .base import Backend
 
 
 def _metadata(path: Path) -> ModelMetadata:
     if path.suffix.lower() == ".onnx":
-        from ..export.onnx import read_onnx_metadata
-
-        return read_onnx_metadata(path)
+        return read_onnx_file_metadata(path)
     _, sidecar = read_engine(path)  # a replaced or truncated engine: EngineMismatchError
     return ModelMetadata.from_dict(sidecar.get("metadata", {}))
 
