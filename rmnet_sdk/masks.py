@@ -224,18 +224,6 @@ def resize_hole_mask(hole: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def dilate(hole: np.ndarray, pixels: int) -> np.ndarray:
-    """Grow a hole mask by ``pixels`` with an elliptic (disc) kernel, e.g. for context margins."""
-    h = as_hole_mask(hole, name="hole")
-    pixels = int(pixels)
-    if pixels < 0:
-        raise InvalidInputError(f"dilate needs pixels >= 0, got {pixels}")
-    if pixels == 0:
-        return h
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(h.view(np.uint8), kernel).astype(bool)
-
-
 # -- primitives (one stroke or shape each, drawn onto a uint8 canvas with value 255) -------------
 
 def _fold(x: np.ndarray, length: int) -> np.ndarray:
@@ -616,7 +604,6 @@ __all__ = [
     "as_hole_mask",
     "binarize",
     "boxes_mask",
-    "dilate",
     "hole_ratio",
     "irregular_mask",
     "make_mask",

@@ -195,17 +195,6 @@ def test_resize_identity_returns_copy_and_rejects_bad_size() -> None:
             M.resize_hole_mask(hole, bad)  # type: ignore[arg-type]
 
 
-def test_dilate_grows_by_a_disc() -> None:
-    h = np.zeros((21, 21), bool)
-    h[10, 10] = True
-    d = M.dilate(h, 3)
-    ys, xs = np.nonzero(d)
-    assert d[10, 7] and d[10, 13] and d[7, 10] and not d[7, 7]  # elliptic, not square
-    assert ((ys - 10) ** 2 + (xs - 10) ** 2 <= 3.5**2).all()  # OpenCV's disc of radius 3
-    assert d.sum() < 49 and d[h].all()
-    np.testing.assert_array_equal(M.dilate(h, 0), h)
-
-
 # -- generators ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", sorted(M.GENERATORS))

@@ -91,11 +91,6 @@ def perceptual_and_reverse_mask_losses(vgg: keras.Model, image: Any, prediction:
     return mse(f_pred, f_img), mse(f_pred_rm, f_img_rm)
 
 
-def reverse_mask_loss(vgg: keras.Model, image: Any, prediction: Any, hole: Any) -> Any:
-    """The paper's eq. 4 on its own: ``MSE(φ(I_pred ⊙ M_r), φ(I ⊙ M_r))``."""
-    return perceptual_and_reverse_mask_losses(vgg, image, prediction, hole)[1]
-
-
 def masked_l1(a: Any, b: Any, weight_mask: Any) -> Any:
     """Mean absolute error over the pixels selected by ``weight_mask`` (normalised by its area)."""
     num = ops.sum(ops.abs(a - b) * weight_mask)
