@@ -1,8 +1,10 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written output behind."""
+"""File helpers: atomic writes (a crash or a full disk never leaves a half-written output
+behind) and the sha256 every artifact record uses (sidecars, cache keys, metadata, manifests)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -50,3 +52,17 @@ def atomic_write_text(target: str | os.PathLike[str], text: str, *,
                       overwrite: bool = True) -> None:
     """Write UTF-8 ``text`` to ``target`` atomically."""
     atomic_write_bytes(target, text.encode("utf-8"), overwrite=overwrite)
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Lower-case hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Lower-case hex sha256 of a file, read in 1 MiB chunks (engines and weights can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

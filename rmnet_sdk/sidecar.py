@@ -13,13 +13,13 @@ Runtime code: no TensorRT, CUDA or export toolchain is imported here.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+from ._fileio import sha256_bytes
 from .errors import EngineMismatchError, ModelNotFoundError
 
 #: Reason classes of a refusal, shared with the C++ check and the test vectors.
@@ -125,7 +125,7 @@ def integrity_problems(sidecar: dict[str, Any], engine: bytes) -> list[Problem]:
     if size != len(engine):
         return [Problem("integrity", f"engine is {len(engine)} bytes, the sidecar says {size} "
                                      "(truncated or replaced file)")]
-    if sha.lower() != hashlib.sha256(engine).hexdigest():
+    if sha.lower() != sha256_bytes(engine):
         return [Problem("integrity", "engine sha256 differs from the sidecar's (corrupt or replaced "
                                      "file)")]
     return []

@@ -25,7 +25,6 @@ The INT8 calibration and the fp16/INT8 gates read only the split's train and val
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -34,14 +33,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._fileio import sha256_file
+
 # run from the repository root (like rmnet-train, whose config paths are relative to it)
 DOCS = Path("docs")
 TEMPLATE = DOCS / "model" / "MODEL_CARD.template.md"
 EVAL_SIZE = 256
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def training_hours(log_path: Path | None, max_gap_s: float = 600.0) -> float | None:
@@ -315,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle = {
         "version": args.version, "steps": steps, "training_hours": hours, "config": config,
         "init": origin, "schedule": schedule_changes(args.run_dir),
-        "files": {name.name: {"bytes": name.stat().st_size, "sha256": sha256(name)}
+        "files": {name.name: {"bytes": name.stat().st_size, "sha256": sha256_file(name)}
                   for name in files.values()},
         "export": export_report, "eval": ev, "verdict": verdict(ev["table"]),
         "verdict_int8": verdict(ev["table"], model="rmnet-int8"),

@@ -11,7 +11,6 @@ of half-loading.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rmnet_sdk._fileio import atomic_path, atomic_write_bytes, atomic_write_text
+from rmnet_sdk._fileio import sha256_file as file_sha256  # noqa: F401 (a name callers import)
 from rmnet_sdk.errors import ModelError
 from rmnet_sdk.metadata import KERAS_MEMBER, ModelMetadata
 
@@ -185,14 +185,6 @@ def load_checkpoint(path: str | Path, groups: dict[str, list[Any]], *,
                                      f"{v.path} {tuple(v.shape)}")
                 v.assign(value)
     return state
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_generator(model: Any, path: str | Path, metadata: ModelMetadata, *,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from .._fileio import sha256_bytes, sha256_file  # noqa: F401 (re-exported to the export modules)
 from ..errors import InvalidInputError
 
 log = logging.getLogger("rmnet_sdk.export")
@@ -39,18 +39,6 @@ def check_spatial_size(h: int, w: int) -> tuple[int, int]:
             f"model tensors need height and width that are positive multiples of {SIZE_MULTIPLE}"
             f" (the generator pools four times); got {h}x{w}{hint}")
     return hi, wi
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

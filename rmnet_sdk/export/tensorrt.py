@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import importlib
 import json
 import logging
@@ -386,7 +385,7 @@ def cache_key_parts(onnx_sha256: str, request: EngineRequest, env: TrtEnvironmen
 
 def cache_key(onnx_sha256: str, request: EngineRequest, env: TrtEnvironment) -> str:
     blob = json.dumps(cache_key_parts(onnx_sha256, request, env), sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256_bytes(blob.encode())
 
 
 # -- TensorRT glue (the only code that calls the TensorRT API) -----------------------------------
