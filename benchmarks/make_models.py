@@ -1,4 +1,4 @@
-"""Build the benchmark models into runs/bench-models/ (git-ignored) until the bundled one ships.
+"""Build the benchmark models (fixed widths, for latency matrices) into runs/bench-models/ (git-ignored).
 
     python benchmarks/make_models.py [--checkpoint runs/<run>/checkpoints/ckpt-N.npz]
 

@@ -12,7 +12,7 @@ of about 3 % crossing the frame, one mask per frame). Each case decodes with
   (upsample, paste into the hole), stability (off here): ``VideoInpainter.times``;
 * other: the rest of the loop (frame copies, mask handling, Python).
 
-"outside inference" = end to end - inference; the issue's target is <= 35 % of end to end for
+"outside inference" = end to end - inference; the target is <= 35 % of end to end for
 the static mask at 1080p.
 
     nice -n 10 python benchmarks/video_bench.py -o benchmarks/results/cpu-2core-epyc-avx2/video
