@@ -46,16 +46,9 @@ VARIANTS = {
 
 
 def session(path: Path, threads: int | None, profile: str | None = None):
-    import onnxruntime as ort
+    from rmnet_sdk._ort import create_session
 
-    o = ort.SessionOptions()
-    o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        o.intra_op_num_threads = threads
-    if profile:
-        o.enable_profiling = True
-        o.profile_file_prefix = profile
-    return ort.InferenceSession(str(path), o, providers=["CPUExecutionProvider"])
+    return create_session(path, threads=threads, profile_prefix=profile)
 
 
 def op_profile(path: Path, feeds: dict, runs: int, threads: int | None, prefix: str) -> dict:

@@ -46,11 +46,9 @@ def prefill_output(model) -> str:
 
 
 def ort_runner(model_bytes: bytes):
-    import onnxruntime as ort
+    from rmnet_sdk._ort import create_session
 
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    session = create_session(model_bytes)
     return lambda feed: session.run(None, feed)
 
 

@@ -273,10 +273,9 @@ def check_inception_weights(path: str | os.PathLike[str]) -> Path:
 
 
 def _inception_session(path: str | os.PathLike[str]):
-    p = check_inception_weights(path)
-    import onnxruntime as ort
+    from ._ort import create_session
 
-    return ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+    return create_session(check_inception_weights(path), what="the Inception weights")
 
 
 def _as_image_list(images: np.ndarray | Sequence[np.ndarray | str | os.PathLike[str]],

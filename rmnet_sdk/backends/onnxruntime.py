@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._ort import create_session
 from ..errors import BackendUnavailableError, InvalidInputError, ModelError, ModelNotFoundError
 from ..metadata import ModelMetadata
 from .base import Backend
@@ -38,14 +39,8 @@ class OnnxRuntimeBackend(Backend):
                     f"available providers: {ort.get_available_providers()}")
             providers = [("CUDAExecutionProvider", {"device_id": device}), "CPUExecutionProvider"]
             self.name = "onnxruntime-cuda"
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-        except Exception as e:  # ORT raises its own exception types for corrupt/invalid graphs
-            raise ModelError(f"cannot load ONNX model {path}: {e}") from e
+        self.session = create_session(path, providers=providers, threads=threads,
+                                      what=f"ONNX model {path}")
         inputs = {i.name: i for i in self.session.get_inputs()}
         outputs = [o.name for o in self.session.get_outputs()]
         if set(inputs) != {"image", "mask"} or "prediction" not in outputs:

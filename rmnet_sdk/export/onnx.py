@@ -25,6 +25,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .._ort import create_session
 from ..errors import (
     ExportError,
     InvalidInputError,
@@ -460,19 +461,7 @@ def parity_inputs(n: int, h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np
 
 def _ort_session(model: bytes | str | os.PathLike[str], *, optimize: bool = True,
                  threads: int | None = None) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
-                                     else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
-    if threads:
-        opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    src = model if isinstance(model, bytes) else str(model)
-    try:
-        return ort.InferenceSession(src, sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as e:
-        raise ModelError(f"ONNX Runtime cannot load the model: {e}") from e
+    return create_session(model, threads=threads, optimize=optimize, what="the model")
 
 
 def _run_ort(session: Any, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
