@@ -11,15 +11,16 @@ four times with the 4-tap binomial ``[1, 3, 3, 1] / 8`` (stride 2, one pixel of 
 each side: centred, so the levels stay aligned with bilinear upsampling's half-pixel grid). The
 model contract already makes H and W multiples of 16, so these four halvings are exact at every
 size. Below 1/16 the sizes need not halve evenly (384 → 24 → 12 → 6 → 3 → ...), so the coarser
-levels are not decimated: four more blurs with the 5-tap binomial dilated by 1, 2, 4 and 8 at
+levels are not decimated: six more blurs with the 5-tap binomial dilated by 1, 2, ..., 32 at
 1/16 resolution (the same smoothing a halving pyramid applies, sampled at every pixel; "à
-trous"), and a global level (the weighted mean of the image). Every op is a convolution with
-static padding, a bilinear x2 upsampling, element-wise arithmetic or a global mean: no shapes
-are computed, on any backend. Zero padding is neutral: padding carries no weight.
+trous"), which together reach about 2,000 px. Every op is a convolution with static padding, a
+bilinear x2 upsampling, ReLU or element-wise arithmetic on tensors of one shape: no shapes are
+computed and nothing is broadcast, so every backend runs it, OpenCV DNN 4.6 included. Zero
+padding is neutral: padding carries no weight.
 
-Pull, coarse to fine: ``E = a_k * c_k / v_k + (1 - a_k) * up(E)`` with
-``a_k = min(1, v_k / support)``; at full resolution the weight is the valid mask itself, so known
-pixels come out exactly as they went in.
+Pull, coarse to fine, starting from the coarsest level's own estimate:
+``E = a_k * c_k / v_k + (1 - a_k) * up(E)`` with ``a_k = min(1, v_k / support)``; at full
+resolution the weight is the valid mask itself, so known pixels come out exactly as they went in.
 
 Measured on 21 non-test photos at 256² (6 buckets, ``rmnet_sdk.evaluation``): hole-PSNR 20.18 dB
 vs 19.71 for OpenCV Navier-Stokes, hole-SSIM 0.596 vs 0.589; an all-undecimated variant
@@ -36,7 +37,7 @@ BINOMIAL_5 = np.array([1.0, 4.0, 6.0, 4.0, 1.0], dtype=np.float32) / 16.0
 BINOMIAL_4 = np.array([1.0, 3.0, 3.0, 1.0], dtype=np.float32) / 8.0
 #: Halving levels (exact for H, W multiples of 16) and undecimated levels below them.
 HALVINGS = 4
-DILATED_LEVELS = 4
+DILATED_LEVELS = 6
 #: The size multiple the prefill needs (the model's own multiple).
 MULTIPLE = 2 ** HALVINGS
 #: Fraction of valid weight at which a level's own estimate is fully trusted (tuned on
@@ -109,12 +110,14 @@ def pyramid_prefill(x: np.ndarray, hole: np.ndarray, *,
     for k in range(DILATED_LEVELS):
         colour, weight = blur(colour, 2 ** k), blur(weight, 2 ** k)
         levels.append((colour, weight))
-    total = (xp * valid).mean(axis=(0, 1), keepdims=True) / np.maximum(valid.mean(), EPS)
-    estimate = np.broadcast_to(total, colour.shape).astype(np.float32)
+    estimate = None
     for colour, weight in reversed(levels):
+        own = colour / np.maximum(weight, EPS)
+        if estimate is None:  # the coarsest level
+            estimate = own
+            continue
         if estimate.shape[:2] != colour.shape[:2]:
             estimate = double(estimate)
-        own = colour / np.maximum(weight, EPS)
         alpha = np.minimum(weight * np.float32(1.0 / support), 1.0)
         estimate = alpha * own + (1.0 - alpha) * estimate
     estimate = double(estimate)[:h, :w]

@@ -143,7 +143,9 @@ def test_exported_prefill_graph_runs_at_any_size_on_ort_and_opencv(tmp_path) -> 
     proto, _ = keras_to_onnx(g)
     path = tmp_path / "g.onnx"
     onnx.save(proto, str(path))
-    assert not [n for n in proto.graph.node if n.op_type in ("Reshape", "Slice", "Shape")]
+    # no shape ops; no Max/Min with a constant input (OpenCV DNN 4.6, the C++ runtime's CPU
+    # backend on Debian 12, cannot import those)
+    assert not [n for n in proto.graph.node if n.op_type in ("Reshape", "Slice", "Shape", "Max", "Min")]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     net = cv2.dnn.readNetFromONNX(str(path))
     for h, w_ in [(64, 64), (384, 208), (400, 144)]:

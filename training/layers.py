@@ -19,6 +19,19 @@ from rmnet_sdk.prefill import BINOMIAL_4, BINOMIAL_5, DEFAULT_SUPPORT, DILATED_L
 _PACKAGE = "rmnet"
 
 
+# Clamps written with ReLU: max/min against a constant export as ONNX Max/Min with a constant
+# input, which OpenCV DNN 4.6 (the C++ runtime's CPU backend on Debian 12) cannot import. The
+# ReLU forms are the same functions.
+def _at_least(x: Any, floor: float) -> Any:
+    """``max(x, floor)``."""
+    return ops.relu(x - floor) + floor
+
+
+def _at_most_one(x: Any) -> Any:
+    """``min(x, 1)``."""
+    return x - ops.relu(x - 1.0)
+
+
 def _diagonal_kernels(taps: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """Vertical ``(k,1,C,C)`` and horizontal ``(1,k,C,C)`` kernels that blur every channel on its
     own. A full convolution with a diagonal kernel, rather than a depthwise one: TensorFlow lowers
@@ -64,9 +77,9 @@ class PyramidPrefill(layers.Layer):
             x = ops.conv(x, k5[0], strides=1, padding="same", dilation_rate=(d, 1))
             return ops.conv(x, k5[1], strides=1, padding="same", dilation_rate=(1, d))
 
-        valid = 1.0 - hole
-        colour = image * valid  # premultiplied colour and its weight
-        weight = ops.concatenate([valid] * channels, axis=-1)
+        # every element-wise op on tensors of one shape: OpenCV DNN 4.6 does not broadcast
+        valid = ops.concatenate([1.0 - hole] * channels, axis=-1)
+        colour, weight = image * valid, valid  # premultiplied colour and its weight
         levels = []
         for _ in range(HALVINGS):
             colour, weight = halve(colour), halve(weight)
@@ -74,19 +87,19 @@ class PyramidPrefill(layers.Layer):
         for k in range(DILATED_LEVELS):
             colour, weight = blur(colour, 2 ** k), blur(weight, 2 ** k)
             levels.append((colour, weight, False))
-        # the global level: the weighted mean of the whole image
-        estimate = (ops.mean(image * valid, axis=(1, 2), keepdims=True)
-                    / ops.maximum(ops.mean(valid, axis=(1, 2), keepdims=True), EPS))
-        previous_halved = False
+        estimate, previous_halved = None, False
         for colour, weight, halved in reversed(levels):
+            own = colour / _at_least(weight, EPS)
+            if estimate is None:  # the coarsest level
+                estimate, previous_halved = own, halved
+                continue
             if previous_halved:
                 estimate = self.upsample(estimate)
-            own = colour / ops.maximum(weight, EPS)
-            alpha = ops.minimum(weight * (1.0 / self.support), 1.0)
+            alpha = _at_most_one(weight * (1.0 / self.support))
             estimate = alpha * own + (1.0 - alpha) * estimate
             previous_halved = halved
         estimate = self.upsample(estimate)
-        return image * valid + estimate * hole
+        return image * valid + estimate * (1.0 - valid)
 
     def compute_output_shape(self, image_shape: Any, hole_shape: Any = None) -> Any:
         return image_shape
@@ -102,7 +115,8 @@ class ResidualPrediction(layers.Layer):
     generator returns the prefill itself."""
 
     def call(self, prefill: Any, correction: Any) -> Any:
-        return ops.clip(prefill + correction, -1.0, 1.0)
+        x = prefill + correction
+        return ops.relu(x + 1.0) - ops.relu(x - 1.0) - 1.0  # clip to [-1, 1] (see _at_least)
 
     def compute_output_shape(self, prefill_shape: Any, correction_shape: Any = None) -> Any:
         return prefill_shape
