@@ -102,8 +102,12 @@ def test_bad_sources_fail_clearly(exported, tmp_path: Path) -> None:
 def test_bundled_model_imports_exactly() -> None:
     """The shipped ONNX (what users fine-tune) maps back onto the Keras generator; the importer's
     own parity check against ONNX Runtime passes."""
-    meta = load_initial_weights(build_generator(32, mask_channel=True), BUNDLED)
-    assert meta.name == "rmnet-default" and meta.training_steps > 0
+    from rmnet_sdk.metadata import read_onnx_file_metadata
+
+    shipped = read_onnx_file_metadata(BUNDLED)
+    model = build_generator(shipped.gf, mask_channel=shipped.mask_channel, prefill=shipped.prefill)
+    meta = load_initial_weights(model, BUNDLED)
+    assert meta.name == "rmnet-default" and meta.training_steps > 0 and meta.prefill
 
 
 def test_training_run_starts_from_the_given_weights(exported, tiny_image_dir: Path,
@@ -132,3 +136,8 @@ def test_training_run_starts_from_the_given_weights(exported, tiny_image_dir: Pa
     assert r.step == 2 and r.init_steps == 123
     for a, b in zip(trained, r.G.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_prefill_model_into_a_plain_generator_says_so() -> None:
+    with pytest.raises(ModelError, match="prefill \\+ residual generator: build the model with prefill=True"):
+        load_initial_weights(build_generator(32, mask_channel=True), BUNDLED)

@@ -98,6 +98,11 @@ def _from_onnx(model: Any, path: Path) -> ModelMetadata:
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
             if layer.name not in convs or len(convs[layer.name]) not in (1, 2):
+                other = {"prediction": "correction", "correction": "prediction"}.get(layer.name)
+                if other in convs:  # a prefill + residual model vs a plain one, or the reverse
+                    kind = "a prefill + residual" if other == "correction" else "a plain R-MNet"
+                    raise ModelError(f"{path} is {kind} generator: build the model with "
+                                     f"prefill={other == 'correction'} (--set prefill=...)")
                 raise ModelError(f"{path}: no Conv with a constant kernel for layer {layer.name}; "
                                  "is this an R-MNet ONNX exported by rmnet-export?")
             kernel = convs[layer.name][0]
