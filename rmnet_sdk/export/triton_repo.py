@@ -121,7 +121,7 @@ def missing_plan_note(profiles: Sequence[Profile], reason: str) -> str:
     return (f"No model.plan here: {reason}\n\n"
             "Build it on the GPU server (full TensorRT, the version of its Triton release), from "
             "the fp32 ONNX of this repository:\n\n"
-            f"  rmnet-export {ONNX_MODEL}/1/model.onnx --fp16 /tmp/rmnet_fp16.onnx \\\n"
+            f"  rmnet-export {ONNX_MODEL}/1/model.onnx --fp16 rmnet_fp16.onnx \\\n"
             f"      --engine {PLAN_MODEL}/1/model.plan --flavour tensorrt {args}\n\n"
             "config.pbtxt already matches these profiles; rebuilding with other profiles needs "
             "`rmnet-export ... --triton-repo` again (or an edited config).\n")
