@@ -112,6 +112,22 @@ def scrape_metrics(url: str) -> dict[str, float]:
     return totals
 
 
+def settled_metrics(url: str, *, quiet_s: float = 2.5, timeout_s: float = 10.0) -> dict[str, float]:
+    """:func:`scrape_metrics` once the counters have not changed for ``quiet_s`` (Triton may
+    count a finished request a moment after its response reached the client, so a scrape right
+    after a run can miss the last one). Gives up after ``timeout_s`` with the latest values."""
+    last, since = scrape_metrics(url), time.monotonic()
+    end = since + timeout_s
+    while time.monotonic() < end:
+        time.sleep(0.25)
+        now = scrape_metrics(url)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return last
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -128,7 +144,7 @@ def run_load(url: str, *, requests: list[LoadRequest], concurrency: int = 8,
         work.put(i)
     outcomes: list[Outcome] = []
     lock = threading.Lock()
-    before = scrape_metrics(metrics_url) if metrics_url else {}
+    before = settled_metrics(metrics_url) if metrics_url else {}
     start = time.perf_counter()
     deadline = start + time_cap_s
 
@@ -175,7 +191,7 @@ def run_load(url: str, *, requests: list[LoadRequest], concurrency: int = 8,
         "errors": sorted({f"{o.kind}: {o.error}" for o in outcomes if not o.ok})[:20],
     }
     if metrics_url:
-        after = scrape_metrics(metrics_url)
+        after = settled_metrics(metrics_url)
         delta = {k: after.get(k, 0.0) - before.get(k, 0.0)
                  for k in ("nv_inference_request_success", "nv_inference_request_failure",
                            "nv_inference_count", "nv_inference_exec_count")}
