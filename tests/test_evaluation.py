@@ -152,3 +152,15 @@ def test_fid_column_with_inception_weights(photos_dir: Path, tmp_path: Path) -> 
                  "--inception", str(inception), "-o", str(out)]) == 0
     table = json.loads((out / "eval.json").read_text())["table"]
     assert np.isfinite(table["rmnet"]["all"]["fid"])
+
+
+def test_example_grid_has_labelled_columns_and_hard_cases() -> None:
+    from rmnet_sdk.evaluation import GRID_CASES, example_grid
+
+    squares = [center_square(im, 64) for im in _images(4)]
+    methods = {"ns": opencv_method("ns"), "copy": lambda rgb, hole: rgb.copy()}
+    grid = example_grid(methods, squares, per_case=1)
+    rows, cols = len(GRID_CASES), len(methods) + 2  # input | methods | original
+    assert grid.shape[0] >= rows * (64 + 18) and grid.shape[1] >= cols * 64
+    header = grid[:18, :64]
+    assert (header == 255).mean() > 0.6 and (header < 128).any()  # white strip with dark text
