@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,3 +129,42 @@ def require_rtx() -> object:
             pytest.fail(f"CI must install tensorrt-rtx-cu13 for the engine build test: {e}")
         pytest.skip(f"tensorrt_rtx not installed ({e}); pip install tensorrt-rtx-cu13")
     return tensorrt_rtx
+
+
+def require_native(*features: str) -> Any:
+    """``rmnet_sdk._native``, or skip the module; ``features``: attributes a current build has.
+
+    In CI (``CI`` set) the extension is always built, so a missing or outdated one is an error
+    there rather than a skip."""
+    try:
+        from rmnet_sdk import _native
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
+                    allow_module_level=True)
+    missing = [f for f in features if not hasattr(_native, f)]
+    if missing:
+        if os.environ.get("CI"):
+            raise ImportError(f"rmnet_sdk._native lacks {missing}")
+        pytest.skip(f"rmnet_sdk._native predates {missing}: rebuild it "
+                    "(pip install --no-build-isolation -e .)", allow_module_level=True)
+    return _native
+
+
+def tiny_onnx_module() -> Any:
+    """``tests/cpp/tiny_onnx.py``, the tiny model the C++ tests share (no TensorFlow needed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", REPO / "tests" / "cpp" / "tiny_onnx.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model as an ONNX file, for the native runtime (skips without its CPU backend)."""
+    if not require_native().WITH_OPENCV:
+        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
+    return tiny_onnx_module().build(tmp_path_factory.mktemp("native") / "tiny.onnx")

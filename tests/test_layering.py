@@ -6,7 +6,6 @@ already imported TensorFlow, export and training, so ``sys.modules`` here proves
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pkgutil
 import subprocess
@@ -57,6 +56,8 @@ def test_native_inference_loads_no_toolchain(tmp_path):
     """The native runtime's CPU path is OpenCV DNN, whose ONNX importer (4.6) cannot parse the
     bundled model's prefill graph, so this runs the tiny R-MNet-shaped model the C++ tests use:
     the modules the Python side loads around the runtime do not depend on the model."""
+    from conftest import tiny_onnx_module
+
     from rmnet_sdk.backends import available_backends
 
     why = available_backends().get("native")
@@ -66,10 +67,7 @@ def test_native_inference_loads_no_toolchain(tmp_path):
 
     if not _native.WITH_OPENCV:
         pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx",
-                                                  Path(__file__).parent / "cpp" / "tiny_onnx.py")
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
+    tiny = tiny_onnx_module()
     model = tiny.build(tmp_path / "tiny.onnx")
     assert _toolchain_modules_after_inference("native", f"model={str(model)!r}") == []
 

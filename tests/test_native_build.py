@@ -6,7 +6,6 @@ Both live in the CMake build tree of the installed extension (``rmnet_sdk._nativ
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import struct
@@ -126,9 +125,9 @@ def _write_video(path: Path, frames: int, h: int, w: int) -> None:
 
 
 def test_camera_example_on_a_video_file(camera_example, tmp_path):
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
+    from conftest import tiny_onnx_module
+
+    tiny = tiny_onnx_module()
     model = tiny.build(tmp_path / "tiny.onnx")
     video, out = tmp_path / "in.avi", tmp_path / "out.avi"
     _write_video(video, frames=12, h=96, w=128)

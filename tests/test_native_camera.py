@@ -6,7 +6,6 @@ overrides it, as in test_native_build.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -14,20 +13,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import require_native, tiny_onnx_module
 
 from rmnet_sdk import Inpainter
 from rmnet_sdk.masks import resize_hole_mask
 from rmnet_sdk.metrics import flicker
 
-try:
-    from rmnet_sdk import _native
-except ImportError:  # pragma: no cover - CI builds it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
-                allow_module_level=True)
+_native = require_native()
 
-HERE = Path(__file__).resolve().parent
 H, W = 96, 128
 
 
@@ -41,9 +34,7 @@ def camera(tmp_path_factory) -> tuple[Path, Path]:
         if os.environ.get("CI"):
             raise AssertionError(f"{exe} predates --stability")
         pytest.skip(f"{exe} predates --stability: rebuild it")
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
+    tiny = tiny_onnx_module()
     return exe, tiny.build(tmp_path_factory.mktemp("camera") / "tiny.onnx")
 
 

@@ -3,35 +3,16 @@ Python path for the same input, and messages that name what is actually wrong.""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_native
 
 from rmnet_sdk import masks
 from rmnet_sdk.errors import InvalidInputError, ModelError, RMNetError
 
-try:
-    from rmnet_sdk import _native
-except ImportError:  # pragma: no cover - CI builds it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
-                allow_module_level=True)
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory) -> Path:
-    if not _native.WITH_OPENCV:
-        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(tmp_path_factory.mktemp("native_errors") / "tiny.onnx")
+_native = require_native()
 
 
 def _model(path: Path, last: list, out_name: str = "prediction", out_channels: int = 3) -> Path:

@@ -3,31 +3,16 @@ against OpenCV's cvtColor, and Inpainter.run_frame's exactness per format."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
+from conftest import require_native
 
 from rmnet_sdk.errors import InvalidInputError
 from rmnet_sdk.masks import make_mask
 
-try:
-    from rmnet_sdk import _native
-except ImportError:  # pragma: no cover - CI builds it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
-                allow_module_level=True)
-if not hasattr(_native, "convert_frame"):  # pragma: no cover - an extension built before it
-    if os.environ.get("CI"):
-        raise ImportError("rmnet_sdk._native lacks convert_frame")
-    pytest.skip("rmnet_sdk._native predates camera formats: rebuild it "
-                "(pip install --no-build-isolation -e .)", allow_module_level=True)
+_native = require_native("convert_frame")
 
-HERE = Path(__file__).resolve().parent
 SIZES = [(2, 2), (6, 10), (48, 64), (120, 98)]
 
 # (our format, cv2 code to RGB) -- YUV: cv2's integer BT.601 video range, which the kernel copies
@@ -39,16 +24,6 @@ def _frame(fmt: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     if fmt in ("nv12", "i420"):
         return rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8)
     return rng.integers(0, 256, (h, w, 4 if fmt.endswith("a") else 3), dtype=np.uint8)
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory) -> Path:
-    if not _native.WITH_OPENCV:
-        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(tmp_path_factory.mktemp("native_frames") / "tiny.onnx")
 
 
 @pytest.mark.parametrize("fmt", sorted(TO_RGB))

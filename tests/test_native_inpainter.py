@@ -6,14 +6,12 @@ needed to test the runtime's plumbing, strategies, batching and error handling.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import threading
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import require_native, tiny_onnx_module
 
 from rmnet_sdk import imaging, masks
 from rmnet_sdk.errors import (
@@ -24,29 +22,7 @@ from rmnet_sdk.errors import (
     RMNetError,
 )
 
-try:
-    from rmnet_sdk import _native  # noqa: E402
-except ImportError:  # pragma: no cover - CI builds it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
-                allow_module_level=True)
-
-HERE = Path(__file__).resolve().parent
-
-
-def _tiny_onnx_module():
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory) -> Path:
-    if not _native.WITH_OPENCV:
-        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
-    return _tiny_onnx_module().build(tmp_path_factory.mktemp("native") / "tiny.onnx")
+_native = require_native()
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +191,7 @@ def test_bad_models_and_options(tiny_onnx, tmp_path):
     with pytest.raises(ModelError):
         _native.Inpainter(str(corrupt))
     wrong_io = tmp_path / "wrong_io.onnx"
-    _tiny_onnx_module().build(wrong_io)
+    tiny_onnx_module().build(wrong_io)
     import onnx
 
     m = onnx.load(str(wrong_io))

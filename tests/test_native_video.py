@@ -3,42 +3,16 @@ runPrepared) against the Python crop path."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import require_native
 
 from rmnet_sdk import Inpainter
 from rmnet_sdk.errors import InvalidInputError
 from rmnet_sdk.inpainter import hole_boxes
 from rmnet_sdk.masks import make_mask
 
-try:
-    from rmnet_sdk import _native
-except ImportError:  # pragma: no cover - CI builds it
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("rmnet_sdk._native is not built: pip install --no-build-isolation -e .",
-                allow_module_level=True)
-if not hasattr(_native, "hole_boxes"):  # pragma: no cover - an extension built before them
-    if os.environ.get("CI"):
-        raise ImportError("rmnet_sdk._native lacks hole_boxes / prepare_mask")
-    pytest.skip("rmnet_sdk._native predates the crop strategy: rebuild it "
-                "(pip install --no-build-isolation -e .)", allow_module_level=True)
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory) -> Path:
-    if not _native.WITH_OPENCV:
-        pytest.skip("rmnet_sdk._native was built without OpenCV (no CPU backend)")
-    spec = importlib.util.spec_from_file_location("rmnet_tiny_onnx", HERE / "cpp" / "tiny_onnx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(tmp_path_factory.mktemp("native_video") / "tiny.onnx")
+_native = require_native("hole_boxes")
 
 
 @pytest.mark.parametrize("kind", ["strokes", "irregular", "boxes", "thin", "text"])
