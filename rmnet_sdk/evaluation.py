@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -90,6 +91,13 @@ class EvalResult:
         return {"size": self.size, "buckets": self.buckets, "photos": self.photos,
                 "masks_per_bucket": self.masks_per_bucket, "table": self.table, "ci": self.ci,
                 "deltas": self.deltas}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalResult:
+        """The inverse of :meth:`to_dict` (e.g. a result read back from ``eval.json``)."""
+        return cls(size=data["size"], buckets=[tuple(b) for b in data["buckets"]],
+                   table=data["table"], ci=data.get("ci", {}), deltas=data.get("deltas", {}),
+                   photos=data.get("photos", 0), masks_per_bucket=data.get("masks_per_bucket", 1))
 
     def delta_markdown(self, key: str = "psnr_hole") -> str:
         """One row per bucket, one column per paired difference: ``mean [lo, hi]``; a cell is

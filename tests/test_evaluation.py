@@ -164,3 +164,14 @@ def test_example_grid_has_labelled_columns_and_hard_cases() -> None:
     assert grid.shape[0] >= rows * (64 + 18) and grid.shape[1] >= cols * 64
     header = grid[:18, :64]
     assert (header == 255).mean() > 0.6 and (header < 128).any()  # white strip with dark text
+
+
+def test_result_round_trips_through_json(tmp_path: Path) -> None:
+    from rmnet_sdk.evaluation import EvalResult, save_result
+
+    res = evaluate({"ns": opencv_method("ns"), "telea": opencv_method("telea")}, _images(2),
+                   size=64, buckets=[(0.2, 0.3)], progress=False)
+    save_result(res, tmp_path)
+    back = EvalResult.from_dict(json.loads((tmp_path / "eval.json").read_text()))
+    assert back.markdown() == res.markdown()
+    assert back.delta_markdown() == res.delta_markdown()

@@ -235,14 +235,6 @@ def render_card(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", sub, template)
 
 
-def _eval_result(ev: dict[str, Any]):
-    from ..evaluation import EvalResult
-
-    return EvalResult(size=ev["size"], buckets=[tuple(b) for b in ev["buckets"]],
-                      table=ev["table"], ci=ev["ci"], deltas=ev["deltas"], photos=ev["photos"],
-                      masks_per_bucket=ev["masks_per_bucket"])
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rmnet_sdk.training.bundle", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -334,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                         ("int8", f"worst hole-PSNR drop vs fp32 {gate['max_drop']:+.2f} dB on "
                                  f"{gate['images']} photos (limit {gate['limit']:g} dB)"))])
     v = bundle["verdict"]
-    result = _eval_result(ev)
+    from ..evaluation import EvalResult
+
+    result = EvalResult.from_dict(ev)
     cfg_keys = ("gf", "prefill", "mask_channel", "image_size", "batch_size", "crop",
                 "min_crop_fraction", "max_crop_fraction", "rot90", "hole_ratio", "mask_kinds",
                 "l1_hole_weight", "l1_valid_weight", "ssim_weight", "perceptual_weight",
