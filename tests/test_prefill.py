@@ -146,6 +146,8 @@ def test_exported_prefill_graph_runs_at_any_size_on_ort_and_opencv(tmp_path) -> 
     # no shape ops; no Max/Min with a constant input (OpenCV DNN 4.6, the C++ runtime's CPU
     # backend on Debian 12, cannot import those)
     assert not [n for n in proto.graph.node if n.op_type in ("Reshape", "Slice", "Shape", "Max", "Min")]
+    used = {name for node in proto.graph.node for name in node.input}
+    assert not [t.name for t in proto.graph.initializer if t.name not in used]  # no stale shapes
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     net = cv2.dnn.readNetFromONNX(str(path))
     for h, w_ in [(64, 64), (384, 208), (400, 144)]:

@@ -348,6 +348,11 @@ def rewrite_layout_reshapes(model: onnx.ModelProto) -> int:
         del node.attribute[:]
         node.attribute.append(helper.make_attribute("perm", list(perm)))
         rewritten += 1
+    if rewritten:  # the Reshapes' target shapes are now unused: drop them, not leave them
+        used = {name for node in model.graph.node for name in node.input}
+        keep = [t for t in model.graph.initializer if t.name in used]
+        del model.graph.initializer[:]
+        model.graph.initializer.extend(keep)
     return rewritten
 
 
