@@ -235,7 +235,7 @@ def plan_cases(sizes: Sequence[tuple[int, int]], batches: Sequence[int],
 
 def make_inputs(size: tuple[int, int], batch: int, seed: int) -> dict[str, np.ndarray]:
     """uint8 photos-like images + hole masks (mixed strokes/boxes), and the NCHW model tensors."""
-    from .imaging import to_model_range
+    from .imaging import to_model_inputs
     from .masks import make_mask
 
     h, w = size
@@ -247,10 +247,10 @@ def make_inputs(size: tuple[int, int], batch: int, seed: int) -> dict[str, np.nd
     images = np.stack([cv2.resize(s, (w, h), interpolation=cv2.INTER_CUBIC) for s in small])
     images = np.clip(images.astype(np.int16) + rng.integers(-8, 9, images.shape), 0, 255).astype(np.uint8)
     holes = np.stack([make_mask("mixed", (h, w), seed + i) for i in range(batch)]).astype(bool)
-    x = np.stack([to_model_range(im).transpose(2, 0, 1) for im in images])
-    x = np.ascontiguousarray(x * (~holes[:, None]))
-    m = holes[:, None].astype(np.float32)
-    return {"images": images, "holes": holes, "x": x.astype(np.float32), "m": m}
+    tensors = [to_model_inputs(im, hole) for im, hole in zip(images, holes, strict=True)]
+    x = np.stack([t[0] for t in tensors])
+    m = np.stack([t[1] for t in tensors])
+    return {"images": images, "holes": holes, "x": x, "m": m}
 
 
 # -- environment ----------------------------------------------------------------------------------

@@ -47,6 +47,25 @@ def to_model_range(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / _SCALE - _ONE
 
 
+def to_model_inputs(rgb: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model tensors of one image: uint8 ``HxWx3`` RGB + bool ``HxW`` hole -> CHW, 1HW float32.
+
+    The image is ``x / 127.5 - 1`` with the holes zeroed (``I * M``: hole content never reaches
+    the network, so a model cannot learn to copy it and a gate cannot pass by reading it); the
+    mask is ``1`` in the holes. Stack the results for a batch (``np.stack(...)``): every caller
+    that feeds a model (inpainter, export gates, calibration, benchmarks) goes through here.
+    """
+    rgb = np.asarray(rgb)
+    hole = np.asarray(hole, dtype=bool)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise InvalidInputError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+    if hole.shape != rgb.shape[:2]:
+        raise InvalidInputError(f"hole mask {hole.shape} does not match the image {rgb.shape[:2]}")
+    x = to_model_range(rgb)
+    x[hole] = 0.0
+    return np.ascontiguousarray(x.transpose(2, 0, 1)), hole[None].astype(np.float32)
+
+
 def from_model_range(x: np.ndarray) -> np.ndarray:
     """float ``[-1, 1]`` -> uint8, rounding half to even, clipping out-of-range values.
 

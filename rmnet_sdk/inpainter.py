@@ -24,7 +24,7 @@ from .imaging import (
     copy_where,
     from_model_range,
     resize_image,
-    to_model_range,
+    to_model_inputs,
     upsample_prediction,
 )
 from .models import PRECISIONS, bundled_model, default_precision, resolve_model
@@ -56,13 +56,6 @@ class _Job:
     image: np.ndarray  # 3xhxw float32, masked
     mask: np.ndarray   # 1xhxw float32, 1 = hole
     paste: Callable[[np.ndarray], None]  # receives the hxwx3 float32 prediction
-
-
-def _model_tensors(rgb: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 RGB + bool hole (same size) -> masked [-1,1] CHW image and 1HW mask."""
-    x = to_model_range(rgb)
-    x[hole] = 0.0  # I_M = I * M: hole content never reaches the backend
-    return np.ascontiguousarray(x.transpose(2, 0, 1)), hole[None].astype(np.float32)
 
 
 class Inpainter:
@@ -295,7 +288,7 @@ def _resized_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray,
     x0, y0, x1, y1 = box
     small = resize_image(rgb[y0:y1, x0:x1], (res, res))
     small_hole = masklib.resize_hole_mask(hole[y0:y1, x0:x1], (res, res))
-    image, mask = _model_tensors(small, small_hole)
+    image, mask = to_model_inputs(small, small_hole)
     return _Job(image, mask, _paste_region(fill, hole, box))
 
 
@@ -311,7 +304,7 @@ def _original_job(rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> _Job:
     ph, pw = padded_h - h, padded_w - w
     padded = cv2.copyMakeBorder(rgb, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else rgb
     padded_hole = np.pad(hole, ((0, ph), (0, pw)))
-    image, mask = _model_tensors(padded, padded_hole)
+    image, mask = to_model_inputs(padded, padded_hole)
 
     def paste(pred_hwc: np.ndarray) -> None:
         copy_where(fill, from_model_range(pred_hwc[:h, :w]), hole)

@@ -9,36 +9,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from .._fileio import sha256_bytes, sha256_file  # noqa: F401 (re-exported to the export modules)
-from ..errors import InvalidInputError
+from ..contract.io import SIZE_MULTIPLE, check_spatial_size  # noqa: F401 (re-exported)
 
 log = logging.getLogger("rmnet_sdk.export")
 
-#: H and W of every model tensor must be multiples of this (the generator pools 2x four times).
-SIZE_MULTIPLE = 16
-
 T = TypeVar("T")
-
-
-def check_spatial_size(h: int, w: int) -> tuple[int, int]:
-    """Check that ``h x w`` is a size the network accepts; return it as ints.
-
-    The generator halves the resolution four times and doubles it back four times, so H and W
-    must be positive multiples of 16; anything else fails deep inside the graph (ONNX Runtime:
-    a shape mismatch at the final ``Mul``). The runtime reuses this check before padding.
-    """
-    try:
-        hi, wi = int(h), int(w)
-    except (TypeError, ValueError) as e:
-        raise InvalidInputError(f"height and width must be integers, got {h!r} x {w!r}") from e
-    if hi != h or wi != w or hi <= 0 or wi <= 0 or hi % SIZE_MULTIPLE or wi % SIZE_MULTIPLE:
-        up = lambda v: max(SIZE_MULTIPLE, -(-int(v) // SIZE_MULTIPLE) * SIZE_MULTIPLE)  # noqa: E731
-        hint = ""
-        if isinstance(h, (int, float)) and isinstance(w, (int, float)) and h > 0 and w > 0:
-            hint = f" (pad or resize to e.g. {up(h)}x{up(w)})"
-        raise InvalidInputError(
-            f"model tensors need height and width that are positive multiples of {SIZE_MULTIPLE}"
-            f" (the generator pools four times); got {h}x{w}{hint}")
-    return hi, wi
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

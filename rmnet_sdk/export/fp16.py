@@ -212,11 +212,11 @@ def gate_images(photos_dir: str | os.PathLike[str] | None, n: int, size: int,
 
 
 def _to_tensors(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from ..imaging import to_model_range
+    """A batch of one, holes zeroed as the runtime feeds it (the gate must see what users run)."""
+    from ..imaging import to_model_inputs
 
-    x = to_model_range(image).transpose(2, 0, 1)[None]
-    m = hole.astype(np.float32)[None, None]
-    return np.ascontiguousarray(x), m
+    x, m = to_model_inputs(image, hole)
+    return x[None], m[None]
 
 
 def _composite(image: np.ndarray, pred_nchw: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .._ort import create_session
+from ..contract.io import INPUT_CHANNELS as INPUTS
+from ..contract.io import OUTPUT
 from ..errors import (
     ExportError,
     InvalidInputError,
@@ -40,9 +42,6 @@ from ._common import check_spatial_size, log, same_file, sha256_bytes, write_ato
 TRACE_SIZE = 256
 #: Default ONNX opset (>= 17: LayerNormalization etc.; what tf2onnx 1.17 and TensorRT 10/11 parse).
 DEFAULT_OPSET = 17
-#: The model IO contract: name -> channel count.
-INPUTS = {"image": 3, "mask": 1}
-OUTPUT = ("prediction", 3)
 #: Parity gate sizes (N, H, W): the trace size and a non-square size, batch > 1.
 DEFAULT_PARITY_SIZES: tuple[tuple[int, int, int], ...] = ((1, 256, 256), (2, 384, 512))
 #: Max abs difference (tanh output range [-1, 1]) allowed between Keras and ONNX Runtime.

@@ -62,7 +62,7 @@ def calibration_tensors(paths: Sequence[Path], *, size: int = 256, limit: int = 
     """``{"image", "mask"}`` NCHW batches of one, masked exactly as the Inpainter does."""
     from .. import masks as masklib
     from ..evaluation import center_square
-    from ..imaging import read_image, to_model_range
+    from ..imaging import read_image, to_model_inputs
 
     buckets = masklib.HOLE_RATIO_BUCKETS
     sampler = masklib.MaskSampler()
@@ -70,10 +70,8 @@ def calibration_tensors(paths: Sequence[Path], *, size: int = 256, limit: int = 
         rgb = center_square(read_image(p), size)
         rng = np.random.default_rng([seed, i])
         hole = sampler.sample_bucket((size, size), rng, buckets[i % len(buckets)])
-        x = to_model_range(rgb)
-        x[hole] = 0.0
-        yield {"image": np.ascontiguousarray(x.transpose(2, 0, 1))[None],
-               "mask": hole[None, None].astype(np.float32)}
+        x, m = to_model_inputs(rgb, hole)
+        yield {"image": x[None], "mask": m[None]}
 
 
 @dataclass

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .._cuda import GpuInfo, cuda_device, cuda_devices
+from ..contract.io import INPUT_CHANNELS
 from ..errors import (
     BackendUnavailableError,
     EngineMismatchError,
@@ -63,8 +64,6 @@ RTX_TARGETS = ("sm75", "sm80", "sm86", "sm89", "sm120", "sm121")
 HW_COMPAT_LEVELS = ("none", "ampere_plus", "same_compute_capability")
 PRECISIONS = ("fp16", "fp32")
 SIDECAR_FORMAT = 1
-#: Engine inputs: name -> channels (the ONNX contract).
-_INPUT_CHANNELS = {"image": 3, "mask": 1}
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -574,7 +573,7 @@ def _config_readback(config: Any, profiles: list[Any]) -> dict[str, Any]:
     back = []
     for prof in profiles:
         entry = {}
-        for name in _INPUT_CHANNELS:
+        for name in INPUT_CHANNELS:
             mn, op, mx = prof.get_shape(name)
             entry[name] = {"min": _dims(mn), "opt": _dims(op), "max": _dims(mx)}
         back.append(entry)
@@ -588,7 +587,7 @@ def _config_readback(config: Any, profiles: list[Any]) -> dict[str, Any]:
 
 def _check_profiles(found: list[dict[str, Any]], request: EngineRequest, where: str) -> None:
     want = [{name: {k: [v[0], c, v[1], v[2]] for k, v in p.to_dict().items()}
-             for name, c in _INPUT_CHANNELS.items()} for p in request.profiles]
+             for name, c in INPUT_CHANNELS.items()} for p in request.profiles]
     if found != want:
         raise ExportError(f"the {where} profiles {found} differ from the request {want}")
 
@@ -634,7 +633,7 @@ def _build_serialized(env: TrtEnvironment, source: OnnxSource, request: EngineRe
     profiles = []
     for p in request.profiles:
         prof = builder.create_optimization_profile()
-        for name, c in _INPUT_CHANNELS.items():
+        for name, c in INPUT_CHANNELS.items():
             prof.set_shape(name, *p.shapes(c))
         if config.add_optimization_profile(prof) < 0:
             raise ExportError(f"TensorRT rejected the optimisation profile {p}")
@@ -722,7 +721,7 @@ def _verify_on_gpu(env: TrtEnvironment, blob: bytes, request: EngineRequest,
     found = []
     for k in range(len(request.profiles)):
         entry = {}
-        for name in _INPUT_CHANNELS:
+        for name in INPUT_CHANNELS:
             mn, op, mx = engine.get_tensor_profile_shape(name, k)
             entry[name] = {"min": _dims(mn), "opt": _dims(op), "max": _dims(mx)}
         found.append(entry)

@@ -1,0 +1,36 @@
+"""Precision names: of the bundled ONNX files, of TensorRT engines, and their spellings.
+
+One vocabulary for every layer. A bundled model ships in three files (fp32, fp16 and the CPU's
+INT8); a TensorRT engine is built from the fp32 or fp16 ONNX (TensorRT INT8 would need its own
+calibration, which this project does not ship). Sidecars written by other tools spell precisions
+in several ways; :func:`canonical_precision` maps them onto these names, as
+``cpp/src/sidecar.cpp::precisionName`` does.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidInputError
+
+#: Precisions a bundled ONNX model ships in.
+ONNX_PRECISIONS = ("fp32", "fp16", "int8")
+#: Precisions a TensorRT engine is built in.
+ENGINE_PRECISIONS = ("fp16", "fp32")
+#: The engine precision when none is asked for: TensorRT is the GPU path, and fp16 is its point.
+DEFAULT_ENGINE_PRECISION = "fp16"
+#: Alternative spellings found in sidecars -> the canonical name.
+ALIASES = {"fp16": "fp16", "float16": "fp16", "half": "fp16",
+           "fp32": "fp32", "float32": "fp32", "float": "fp32",
+           "int8": "int8"}
+
+
+def canonical_precision(name: str) -> str:
+    """``"float16"``/``"half"`` -> ``"fp16"`` and so on; unknown names come back lower-cased."""
+    low = str(name).lower()
+    return ALIASES.get(low, low)
+
+
+def check_precision(name: str, allowed: tuple[str, ...], what: str = "precision") -> str:
+    """``name`` if it is one of ``allowed``; :class:`InvalidInputError` naming them otherwise."""
+    if name not in allowed:
+        raise InvalidInputError(f"{what} must be one of {', '.join(allowed)}, got {name!r}")
+    return name
