@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import Backend
+from ..backends.base import Backend
 
 #: R-MNet paper, per-image inference time (s) on their GPU setup, shown as a constant line.
 PAPER_SECONDS = 0.193
@@ -235,8 +235,8 @@ def plan_cases(sizes: Sequence[tuple[int, int]], batches: Sequence[int],
 
 def make_inputs(size: tuple[int, int], batch: int, seed: int) -> dict[str, np.ndarray]:
     """uint8 photos-like images + hole masks (mixed strokes/boxes), and the NCHW model tensors."""
-    from .imaging import to_model_inputs
-    from .masks import make_mask
+    from ..imaging import to_model_inputs
+    from ..masks import make_mask
 
     h, w = size
     rng = np.random.default_rng(seed)
@@ -300,7 +300,7 @@ def _gpu_details() -> list[dict[str, str]]:
 
 def environment(threads: int | None = None, *, with_tf: bool = False) -> dict[str, Any]:
     """Machine, libraries and thread settings (reuses ``rmnet info``'s ``machine_info``)."""
-    from .cli import machine_info
+    from ..cli import machine_info
 
     env: dict[str, Any] = {"machine": machine_info(), "cpu": _cpu_details(), "gpus": _gpu_details()}
     env["threads"] = {
@@ -325,7 +325,7 @@ def environment(threads: int | None = None, *, with_tf: bool = False) -> dict[st
 # -- building cases -------------------------------------------------------------------------------
 
 def _onnx_backends(requested: Sequence[str] | None) -> list[str]:
-    from .backends import available_backends
+    from ..backends import available_backends
 
     avail = [n for n, why in available_backends().items() if why is None and n != "keras"]
     if requested is None:
@@ -345,10 +345,10 @@ def keras_reference(onnx_path: str | os.PathLike[str]) -> tuple[Any, Any]:
     parity check against ONNX Runtime must pass: the TF reference rows then time the same
     network as the ONNX rows. Needs TensorFlow; raises ModelError for a file it cannot map.
     """
-    from .errors import ModelError
-    from .export.onnx import read_onnx_metadata
-    from .training.model import build_generator
-    from .training.warmstart import load_initial_weights
+    from ..errors import ModelError
+    from ..export.onnx import read_onnx_metadata
+    from ..training.model import build_generator
+    from ..training.warmstart import load_initial_weights
 
     meta = read_onnx_metadata(onnx_path)
     if meta.gf <= 0:
@@ -377,7 +377,7 @@ class TFFunctionBackend(Backend):
 
     def __init__(self, model: Any, metadata: Any) -> None:
         super().__init__(metadata)
-        from .backends.keras import compile_inference
+        from ..backends.keras import compile_inference
 
         self.fn = compile_inference(model)
 
@@ -400,7 +400,7 @@ def _inpainter_case(inp: Any, name: str, precision: str, size: tuple[int, int], 
 def _report_path(path: str) -> str:
     """A model path as reports show it: no machine-specific prefix (the bundled files as
     ``rmnet_sdk/models/NAME``, others relative to the working directory when inside it)."""
-    from .models import MODELS_DIR
+    from ..models import MODELS_DIR
 
     p = Path(path).resolve()
     for base, prefix in ((MODELS_DIR, Path("rmnet_sdk/models")), (Path.cwd(), Path("."))):
@@ -411,8 +411,8 @@ def _report_path(path: str) -> str:
 
 def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[list[Case], dict]:
     """Instantiate every backend once and one :class:`Case` per row."""
-    from .inpainter import Inpainter
-    from .models import DEFAULT_INT8, MODELS_DIR, resolve_model
+    from ..inpainter import Inpainter
+    from ..models import DEFAULT_INT8, MODELS_DIR, resolve_model
 
     model = resolve_model(cfg.model)
     models = {"fp32": str(model)}
@@ -470,7 +470,7 @@ def build_cases(cfg: BenchConfig, log: Callable[[str], None] = print) -> tuple[l
                                   partial(_tf_call, fn, xh, mh), reference=True))
             if "e2e" in cfg.modes:
                 cases.append(_inpainter_case(inp, "tf-keras", "fp32", s, n, d, reference=True))
-    from .evaluation import opencv_method
+    from ..evaluation import opencv_method
 
     for ref in ("telea", "ns"):
         if ref not in cfg.references:
@@ -700,7 +700,7 @@ def plot(report: dict[str, Any], path: str | os.PathLike[str]) -> Path | None:
 
 def write_report(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """``bench.json``, ``bench.md`` and ``bench.png`` (when matplotlib is installed)."""
-    from ._fileio import atomic_write_text
+    from .._fileio import atomic_write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -765,7 +765,7 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--iterations", type=int, default=10, help="at least this many calls per case")
     p.add_argument("--min-seconds", type=float, default=2.0, help="and at least this long per case")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    from .cli import _positive_int
+    from ..cli import _positive_int
 
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="ONNX Runtime intra-op threads (default: one per physical core)")
