@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import signal
 import sys
 import threading
@@ -24,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, machine
+from ._argtypes import positive_int
 from .errors import InvalidInputError, RMNetError
 from .imaging import list_images, read_image, write_image
 from .inpainter import ORIGINAL_MAX_PIXELS, EmptyMaskWarning
@@ -59,16 +59,6 @@ def install_signal_handlers() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model file (.onnx, .engine, .keras); default: the bundled model")
     p.add_argument("--backend", default="auto",
@@ -79,7 +69,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "resolution, else resize), resize (whole image at model resolution), crop (model-"
                         "resolution crops around each hole: large photos, small holes), original "
                         "(full resolution, padded to a multiple of 16)")
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads (ONNX Runtime, native runtime; default: all cores)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"],
                    help="bundled model only: which file to run (auto: INT8 on ONNX Runtime CPU, "
@@ -120,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing output files (never an input)")
     p.add_argument("--compare", help="single mode: also write a before | after image here")
-    p.add_argument("--max-image-pixels", type=_positive_int, default=None,
+    p.add_argument("--max-image-pixels", type=positive_int, default=None,
                    help="refuse input files with more pixels (decompression bombs; default: "
                         "$RMNET_MAX_IMAGE_PIXELS, else 178956970)")
-    p.add_argument("--max-original-pixels", type=_positive_int, default=ORIGINAL_MAX_PIXELS,
+    p.add_argument("--max-original-pixels", type=positive_int, default=ORIGINAL_MAX_PIXELS,
                    help="full-resolution budget (padded HxW): above it strategy auto resizes "
                         "and original is refused")
     _add_model_options(p)
@@ -395,20 +385,9 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
 
 
 def machine_info(args: argparse.Namespace | None = None) -> dict[str, object]:
-    """What ``rmnet info`` reports (also used by the benchmark's environment block)."""
-    from .backends import available_backends, cuda_device_count
-
-    info: dict[str, object] = {
-        "rmnet_sdk": __version__, "python": platform.python_version(),
-        "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-        "cuda_devices": cuda_device_count(),
-        "backends": {k: ("available" if v is None else v) for k, v in available_backends().items()},
-    }
-    for mod in ("numpy", "cv2", "onnxruntime", "onnx", "tensorrt", "tensorrt_rtx"):
-        try:
-            info[mod] = __import__(mod).__version__
-        except Exception:  # not installed (or broken): say so instead of failing
-            info[mod] = None
+    """What ``rmnet info`` reports: :func:`rmnet_sdk.machine.machine_info`, plus the model that
+    ``args`` (the model options) selects, as its backend describes it."""
+    info = machine.machine_info()
     if args is not None:
         try:
             from .inpainter import Inpainter

@@ -36,7 +36,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,23 +45,14 @@ from typing import Any
 
 import numpy as np
 
+from .._argtypes import positive_int
 from ..backends.base import Backend
+from ..machine import CPU_FEATURES, cpu_details, cpu_features, gpu_details, machine_info
 
 #: R-MNet paper, per-image inference time (s) on their GPU setup, shown as a constant line.
 PAPER_SECONDS = 0.193
 STAGES: tuple[str, ...] = ("preprocess", "h2d", "inference", "d2h", "composite")
 SCHEMA_VERSION = 1
-#: CPU features that decide which kernels ONNX Runtime / TensorFlow can use (report name ->
-#: /proc/cpuinfo flags, any of which counts): AVX-512 VNNI and AVX-VNNI speed up INT8, BF16 and
-#: AMX bf16 matmuls.
-CPU_FEATURES: dict[str, tuple[str, ...]] = {
-    "AVX2": ("avx2",),
-    "AVX-512": ("avx512f",),
-    "VNNI": ("avx512_vnni", "avx_vnni"),
-    "BF16": ("avx512_bf16", "amx_bf16"),
-    "AMX": ("amx_tile",),
-}
-
 _logger = logging.getLogger("rmnet_sdk")
 
 
@@ -255,54 +245,9 @@ def make_inputs(size: tuple[int, int], batch: int, seed: int) -> dict[str, np.nd
 
 # -- environment ----------------------------------------------------------------------------------
 
-def _cpu_details() -> dict[str, Any]:
-    info: dict[str, Any] = {"logical_cores": os.cpu_count()}
-    try:
-        affinity = len(os.sched_getaffinity(0))
-        info["usable_cores"] = affinity
-    except AttributeError:
-        pass
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        for line in text.splitlines():
-            if line.startswith("model name") and "model" not in info:
-                info["model"] = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                info["isa"] = sorted(f for f in flags if f in {
-                    "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni",
-                    "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16"})
-                info["features"] = cpu_features(flags)
-                break
-    except OSError:
-        pass
-    return info
-
-
-def cpu_features(flags: set[str]) -> dict[str, bool]:
-    """Which of :data:`CPU_FEATURES` a CPU with these ``/proc/cpuinfo`` flags has."""
-    return {name: any(f in flags for f in names) for name, names in CPU_FEATURES.items()}
-
-
-def _gpu_details() -> list[dict[str, str]]:
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                              "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    gpus = []
-    for line in out.stdout.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3:
-            gpus.append({"name": parts[0], "driver": parts[1], "memory": parts[2]})
-    return gpus
-
-
 def environment(threads: int | None = None, *, with_tf: bool = False) -> dict[str, Any]:
-    """Machine, libraries and thread settings (reuses ``rmnet info``'s ``machine_info``)."""
-    from ..cli import machine_info
-
-    env: dict[str, Any] = {"machine": machine_info(), "cpu": _cpu_details(), "gpus": _gpu_details()}
+    """Machine, libraries and thread settings (the facts ``rmnet info`` prints, and more)."""
+    env: dict[str, Any] = {"machine": machine_info(), "cpu": cpu_details(), "gpus": gpu_details()}
     env["threads"] = {
         "onnxruntime_intra_op": threads or "default (one per physical core)",
         **{k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
@@ -765,9 +710,7 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--iterations", type=int, default=10, help="at least this many calls per case")
     p.add_argument("--min-seconds", type=float, default=2.0, help="and at least this long per case")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    from ..cli import _positive_int
-
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="ONNX Runtime intra-op threads (default: one per physical core)")
     p.add_argument("--pause-pid", type=int, default=None,
                    help="SIGSTOP this process while timing (always SIGCONT afterwards)")
@@ -800,7 +743,7 @@ def main(args: Any) -> int:
     return 0
 
 
-__all__ = ["BenchConfig", "add_arguments", "config_from_args", "main", "Case", "PAPER_SECONDS", "PausedProcess", "STAGES", "TimingBackend",
+__all__ = ["BenchConfig", "CPU_FEATURES", "cpu_features", "add_arguments", "config_from_args", "main", "Case", "PAPER_SECONDS", "PausedProcess", "STAGES", "TimingBackend",
            "build_cases", "environment", "markdown", "percentile", "plan_cases", "plot",
            "run_benchmark", "run_cases", "same_run_ratios", "stage_times", "summarize",
            "summarize_stages", "validate_report", "write_report"]
