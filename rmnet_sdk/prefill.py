@@ -3,7 +3,7 @@
 The network of model 0.3 does not see holes as zeros: inside the exported graph, every hole is
 first filled with a smooth estimate from the known pixels around it, and the generator learns a
 correction on top. This module is the NumPy reference of that fill; the Keras layer
-(``rmnet_sdk.training.layers.PyramidPrefill``) computes the same function and is tested against
+(``rmnet_sdk.keras_layers.PyramidPrefill``) computes the same function and is tested against
 it, and the ``prefill`` method of ``rmnet eval`` runs it alone.
 
 Push: the premultiplied colour ``c = x * valid`` and its weight ``valid`` are blurred and halved

@@ -72,6 +72,29 @@ def test_native_inference_loads_no_toolchain(tmp_path):
     assert _toolchain_modules_after_inference("native", f"model={str(model)!r}") == []
 
 
+def test_keras_inference_loads_no_export_or_training(tmp_path):
+    """The ``keras`` backend runs a ``.keras`` generator with Keras as its engine (TensorFlow and
+    Keras load, as they must), but reading the file needs neither the export nor the training
+    code. The generator has the prefill layers, so their registration is exercised too."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from rmnet_sdk.metadata import ModelMetadata
+    from rmnet_sdk.training.checkpoint import save_generator
+    from rmnet_sdk.training.model import build_generator
+
+    keras.utils.set_random_seed(0)
+    path = save_generator(build_generator(4, mask_channel=True, prefill=True),
+                          tmp_path / "tiny.keras",
+                          ModelMetadata(resolution=64, gf=4, mask_channel=True))
+    proc = _python(_INFER_AND_LIST_MODULES.format(backend="keras", model=repr(str(path))))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "keras" in loaded  # the backend really ran on Keras
+    assert [m for m in loaded if any(m == p or m.startswith(p + ".") for p in
+                                     ("rmnet_sdk.export", "rmnet_sdk.training", "tf2onnx"))] == []
+
+
 def _all_module_names() -> list[str]:
     root = Path(rmnet_sdk.__file__).resolve().parent
     names = ["rmnet_sdk"]

@@ -24,6 +24,7 @@ import numpy as np
 from rmnet_sdk._fileio import atomic_path, atomic_write_bytes, atomic_write_text
 from rmnet_sdk._fileio import sha256_file as file_sha256  # noqa: F401 (a name callers import)
 from rmnet_sdk.errors import ModelError
+from rmnet_sdk.keras_model import load_generator, read_keras_metadata  # noqa: F401 (re-exported)
 from rmnet_sdk.metadata import KERAS_MEMBER, ModelMetadata
 
 log = logging.getLogger("rmnet_sdk.training")
@@ -201,31 +202,3 @@ def save_generator(model: Any, path: str | Path, metadata: ModelMetadata, *,
         if tmp_keras != tmp:
             tmp_keras.replace(tmp)
     return path
-
-
-def read_keras_metadata(path: str | Path) -> ModelMetadata:
-    """Our metadata from a ``.keras`` archive; defaults when it has none."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            if KERAS_MEMBER not in zf.namelist():
-                return ModelMetadata()
-            return ModelMetadata.from_dict(json.loads(zf.read(KERAS_MEMBER)))
-    except (OSError, zipfile.BadZipFile) as e:
-        raise ModelError(f"cannot read Keras model {path}: {e}") from e
-
-
-def load_generator(path: str | Path) -> Any:
-    """Load a generator saved by :func:`save_generator` (Keras ``safe_mode`` stays on)."""
-    import keras
-
-    from . import layers  # noqa: F401  (registers the prefill generator's layers)
-
-    path = Path(path)
-    if not path.is_file():
-        from rmnet_sdk.errors import ModelNotFoundError
-
-        raise ModelNotFoundError(f"Keras model not found: {path}")
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as e:  # Keras raises many types for corrupt archives
-        raise ModelError(f"cannot load Keras model {path}: {e}") from e

@@ -38,7 +38,7 @@ class KerasBackend(Backend):
         except ImportError as e:
             raise BackendUnavailableError(
                 "the keras backend needs Keras 3 (pip install 'rmnet-sdk[train]')") from e
-        from ..training.checkpoint import load_generator, read_keras_metadata
+        from ..keras_model import load_generator, read_keras_metadata
 
         self.model = load_generator(path)
         self._fn: Callable[[Any, Any], Any] | None = None

@@ -36,7 +36,7 @@ from ..errors import (
     ParityError,
 )
 from ..metadata import ONNX_KEY_PREFIX, ModelMetadata
-from ._common import check_spatial_size, log, same_file, sha256_bytes, write_atomic
+from ._common import check_spatial_size, log, same_file, sha256_bytes, sha256_file, write_atomic
 
 #: Spatial size of the fixed signature the model is traced with (any multiple of 16 would do).
 TRACE_SIZE = 256
@@ -436,12 +436,12 @@ def _convert_with_tf2onnx(model: Any, opset: int) -> onnx.ModelProto:
 def _load_keras(source: Any) -> tuple[Any, ModelMetadata, Path | None]:
     """(keras model, metadata, source path) from a ``.keras`` path or a Keras model."""
     if isinstance(source, (str, os.PathLike)):
-        from rmnet_sdk.training.checkpoint import file_sha256, load_generator, read_keras_metadata
+        from ..keras_model import load_generator, read_keras_metadata
 
         path = Path(source)
         if not path.is_file():
             raise ModelNotFoundError(f"Keras model not found: {path}")
-        meta = read_keras_metadata(path).replace(source_sha256=file_sha256(path))
+        meta = read_keras_metadata(path).replace(source_sha256=sha256_file(path))
         return load_generator(path), meta, path
     if not hasattr(source, "inputs") or not hasattr(source, "outputs"):
         raise InvalidInputError(f"expected a .keras path or a Keras model, got {type(source).__name__}")
