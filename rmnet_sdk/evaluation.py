@@ -30,6 +30,7 @@ from . import metrics
 from ._fileio import atomic_write_text
 from .errors import DataError
 from .imaging import list_images, read_image, resize_image, tile_grid, write_image
+from .mask_generators import MaskSampler
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb uint8, hole bool) -> rgb uint8
 
@@ -154,7 +155,7 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
     """Run every method on every (image, bucket, mask) case; see the module docstring.
 
     ``mask_kinds`` restricts the generated masks (default: every kind of
-    :data:`rmnet_sdk.masks.MASK_KINDS`). With ``inception_weights`` (an Inception ONNX, see
+    :data:`rmnet_sdk.mask_generators.MASK_KINDS`). With ``inception_weights`` (an Inception ONNX, see
     :func:`rmnet_sdk.metrics.fid`), each method's ``all`` row also gets ``fid``: its outputs
     against the originals, every case pooled (per-bucket sets are too small for FID to mean
     anything). ``grid_path`` gets a labelled grid: one row per example case (thin scratches,
@@ -165,7 +166,7 @@ def evaluate(methods: dict[str, Method], images: Sequence[np.ndarray], *, size: 
         raise DataError("no images to evaluate")
     if masks_per_bucket < 1:
         raise DataError(f"masks_per_bucket must be >= 1, got {masks_per_bucket}")
-    sampler = masklib.MaskSampler(kinds=tuple(mask_kinds)) if mask_kinds else masklib.MaskSampler()
+    sampler = MaskSampler(kinds=tuple(mask_kinds)) if mask_kinds else MaskSampler()
     squares = [center_square(im, size) for im in images]
     file_masks = None
     if mask_files:
@@ -276,7 +277,7 @@ def example_grid(methods: dict[str, Method], squares: Sequence[np.ndarray], *, s
     rows: list[list[np.ndarray]] = []
     n = len(squares)
     for c, (label, kind, bucket) in enumerate(cases):
-        sampler = masklib.MaskSampler(kinds=(kind,))
+        sampler = MaskSampler(kinds=(kind,))
         for r in range(per_case):
             i = (c * per_case + r) * max(1, n // (len(cases) * per_case)) % n
             gt = squares[i]

@@ -11,7 +11,8 @@ from conftest import synthetic_photo
 
 from rmnet_sdk.cli import main
 from rmnet_sdk.imaging import list_images, read_image, write_image
-from rmnet_sdk.masks import make_mask, write_mask
+from rmnet_sdk.mask_generators import make_mask
+from rmnet_sdk.masks import write_mask
 
 
 @pytest.fixture()

@@ -19,7 +19,8 @@ from rmnet_sdk.errors import (
 )
 from rmnet_sdk.imaging import from_model_range, resize_image, to_model_range, upsample_prediction
 from rmnet_sdk.inpainter import EmptyMaskWarning, hole_boxes
-from rmnet_sdk.masks import make_mask, resize_hole_mask
+from rmnet_sdk.mask_generators import make_mask
+from rmnet_sdk.masks import resize_hole_mask
 
 SIZES = [(100, 77), (256, 256), (1024, 768), (3000, 200)]
 

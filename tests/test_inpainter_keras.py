@@ -12,7 +12,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
 from rmnet_sdk import Inpainter  # noqa: E402
-from rmnet_sdk.masks import make_mask  # noqa: E402
+from rmnet_sdk.mask_generators import make_mask  # noqa: E402
 
 
 @pytest.fixture(scope="module")

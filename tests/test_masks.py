@@ -1,14 +1,17 @@
-"""rmnet_sdk.masks: conventions, files, hole-preserving resize, generators and the ratio sampler."""
+"""rmnet_sdk.masks: conventions, files, hole-preserving resize, and the deprecated generator names."""
 
 from __future__ import annotations
 
-import time
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from rmnet_sdk import mask_generators as G
 from rmnet_sdk import masks as M
 from rmnet_sdk.errors import ImageReadError, InvalidInputError
 
@@ -195,84 +198,26 @@ def test_resize_identity_returns_copy_and_rejects_bad_size() -> None:
             M.resize_hole_mask(hole, bad)  # type: ignore[arg-type]
 
 
-# -- generators ----------------------------------------------------------------------------------
+# -- generator names kept on rmnet_sdk.masks -----------------------------------------------------
 
-@pytest.mark.parametrize("kind", sorted(M.GENERATORS))
-def test_generators_deterministic_and_well_formed(kind: str) -> None:
-    assert set(M.GENERATORS) == {"strokes", "irregular", "boxes", "thin", "text", "mixed"}
-    for shape in [(128, 128), (96, 160), (20, 15)]:
-        a = M.make_mask(kind, shape, 42)
-        b = M.GENERATORS[kind](shape, np.random.default_rng(42))
-        assert a.dtype == np.bool_ and a.shape == shape and a.any()
-        np.testing.assert_array_equal(a, b)
-    masks = [M.make_mask(kind, (128, 128), s) for s in range(5)]
-    assert len({m.tobytes() for m in masks}) == 5
+@pytest.mark.parametrize("name", sorted(G.__all__))
+def test_generator_names_on_masks_warn_and_return_the_same_object(name: str) -> None:
+    with pytest.warns(DeprecationWarning, match=rf"rmnet_sdk\.masks\.{name} .*rmnet_sdk\.mask_generators"):
+        moved = getattr(M, name)
+    assert moved is getattr(G, name)
+    with pytest.warns(DeprecationWarning):
+        from rmnet_sdk.masks import make_mask  # noqa: F401  (the `from` form goes through it too)
 
 
-def test_generators_reject_bad_kind_and_shape() -> None:
-    with pytest.raises(InvalidInputError, match="unknown mask kind"):
-        M.make_mask("squares", (32, 32), 0)
-    with pytest.raises(InvalidInputError):
-        M.make_mask("strokes", (0, 32), 0)
+def test_runtime_names_do_not_warn_and_unknown_names_raise() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert M.read_mask and M.HOLE_RATIO_BUCKETS and M.resize_hole_mask
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        M.no_such_thing  # noqa: B018
 
 
-# -- sampler -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("bucket", range(len(M.HOLE_RATIO_BUCKETS)))
-def test_sample_bucket_stays_inside(bucket: int) -> None:
-    lo, hi = M.HOLE_RATIO_BUCKETS[bucket]
-    sampler = M.MaskSampler()
-    rng = np.random.default_rng(100 + bucket)
-    for _ in range(20):
-        m = sampler.sample_bucket((128, 128), rng, bucket)
-        assert m.dtype == np.bool_ and m.shape == (128, 128)
-        assert lo < m.mean() <= hi
-        assert M.ratio_bucket(float(m.mean())) == bucket
-
-
-def test_sample_range_and_bucket_coverage() -> None:
-    sampler = M.MaskSampler(kinds=("strokes", "irregular", "boxes"), ratio_range=(0.01, 0.6))
-    rng = np.random.default_rng(2024)
-    ratios = np.array([sampler.sample((96, 96), rng).mean() for _ in range(200)])
-    assert ((ratios >= 0.01) & (ratios <= 0.6)).all()
-    assert {M.ratio_bucket(r) for r in ratios} == set(range(len(M.HOLE_RATIO_BUCKETS)))
-
-
-@pytest.mark.parametrize("kind", M.MASK_KINDS)
-def test_sample_each_kind_in_range_and_deterministic(kind: str) -> None:
-    sampler = M.MaskSampler(kinds=(kind,), ratio_range=(0.01, 0.6))
-    rng = np.random.default_rng(5)
-    for _ in range(50 if kind == "strokes" else 20):
-        r = sampler.sample((64, 80), rng).mean()
-        assert 0.01 <= r <= 0.6
-    a = sampler.sample((64, 64), np.random.default_rng(9))
-    np.testing.assert_array_equal(a, sampler.sample((64, 64), np.random.default_rng(9)))
-
-
-def test_sampler_fallback_and_impossible_ranges() -> None:
-    # One drawing step only: the deterministic fill-up must still land inside the range.
-    sampler = M.MaskSampler(kinds=("strokes",), ratio_range=(0.45, 0.5), max_steps=1)
-    rng = np.random.default_rng(0)
-    for _ in range(10):
-        assert 0.45 < sampler.sample((40, 40), rng).mean() <= 0.5
-    # Tiny images: still exact when some count fits, an error when none does.
-    assert 0.3 < M.MaskSampler().sample_bucket((5, 5), rng, 3).mean() <= 0.4
-    with pytest.raises(InvalidInputError, match="no 2x2 mask"):
-        M.MaskSampler().sample_bucket((2, 2), rng, 3)
-    with pytest.raises(InvalidInputError):
-        M.MaskSampler(ratio_range=(0.5, 0.2))
-    with pytest.raises(InvalidInputError):
-        M.MaskSampler(kinds=("squiggles",))
-    with pytest.raises(InvalidInputError):
-        M.MaskSampler().sample_bucket((32, 32), rng, 6)
-
-
-def test_sampler_is_fast_enough_for_a_data_pipeline() -> None:
-    # The target is ~< 5 ms per 256x256 mask; 40 ms (8x slack for a shared CI core) still
-    # catches a pathological loop.
-    sampler = M.MaskSampler()
-    rng = np.random.default_rng(11)
-    start = time.perf_counter()
-    for _ in range(30):
-        sampler.sample((256, 256), rng)
-    assert (time.perf_counter() - start) / 30 < 0.040
+def test_importing_masks_does_not_load_the_generators() -> None:
+    code = "import sys, rmnet_sdk.masks; print('rmnet_sdk.mask_generators' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

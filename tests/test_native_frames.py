@@ -9,7 +9,7 @@ import pytest
 from conftest import require_native
 
 from rmnet_sdk.errors import InvalidInputError
-from rmnet_sdk.masks import make_mask
+from rmnet_sdk.mask_generators import make_mask
 
 _native = require_native("convert_frame")
 

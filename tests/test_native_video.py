@@ -10,7 +10,7 @@ from conftest import require_native
 from rmnet_sdk import Inpainter
 from rmnet_sdk.errors import InvalidInputError
 from rmnet_sdk.inpainter import hole_boxes
-from rmnet_sdk.masks import make_mask
+from rmnet_sdk.mask_generators import make_mask
 
 _native = require_native("hole_boxes")
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rmnet_sdk import masks as masklib
+from rmnet_sdk.mask_generators import MaskSampler
 from rmnet_sdk.prefill import (
     BINOMIAL_5,
     blur,
@@ -48,7 +48,7 @@ def test_halve_and_double_keep_the_half_pixel_grid() -> None:
 @pytest.mark.parametrize("shape", [(64, 80), (50, 71)])  # 50x71: padded to 64x80 and cropped
 def test_known_pixels_exact_and_constants_reproduced(shape: tuple[int, int]) -> None:
     x = _photo_like(*shape)
-    hole = masklib.MaskSampler().sample_bucket(shape, np.random.default_rng(0), 4)
+    hole = MaskSampler().sample_bucket(shape, np.random.default_rng(0), 4)
     out = pyramid_prefill(x, hole)
     assert out.shape == x.shape
     assert np.array_equal(out[~hole], x[~hole])
@@ -80,7 +80,7 @@ def test_prefill_beats_a_mean_fill_on_a_real_photo(photos_dir) -> None:
     from rmnet_sdk.imaging import list_images, read_image
 
     rgb = center_square(read_image(list_images(photos_dir)[0]), 128)
-    hole = masklib.MaskSampler().sample_bucket((128, 128), np.random.default_rng(3), 2)
+    hole = MaskSampler().sample_bucket((128, 128), np.random.default_rng(3), 2)
     out = prefill_uint8(rgb, hole)
     mean_fill = np.where(hole[..., None], rgb[~hole].mean(0).astype(np.uint8), rgb)
     err = lambda o: np.abs(o.astype(float) - rgb)[hole].mean()  # noqa: E731
@@ -105,7 +105,7 @@ def test_keras_layer_matches_numpy(shape: tuple[int, int]) -> None:
     from rmnet_sdk.training.layers import PyramidPrefill
 
     x = _photo_like(*shape, seed=2)
-    hole = masklib.MaskSampler().sample_bucket(shape, np.random.default_rng(5), 3).astype(np.float32)
+    hole = MaskSampler().sample_bucket(shape, np.random.default_rng(5), 3).astype(np.float32)
     layer = PyramidPrefill()
     out = keras.ops.convert_to_numpy(layer(x[None], hole[None, ..., None]))[0]
     np.testing.assert_allclose(out, pyramid_prefill(x, hole), atol=2e-6)
@@ -117,7 +117,7 @@ def test_untrained_residual_generator_is_the_prefill(tmp_path) -> None:
 
     g = build_generator(8, prefill=True)
     x = _photo_like(64, 64, seed=4)
-    hole = masklib.MaskSampler().sample_bucket((64, 64), np.random.default_rng(1), 2).astype(np.float32)
+    hole = MaskSampler().sample_bucket((64, 64), np.random.default_rng(1), 2).astype(np.float32)
     out = keras.ops.convert_to_numpy(g([x[None], hole[None, ..., None]], training=False))[0]
     np.testing.assert_allclose(out, np.clip(pyramid_prefill(x, hole), -1, 1), atol=2e-6)
     g.save(tmp_path / "g.keras")  # registered layers: loads in safe mode

@@ -16,7 +16,8 @@ from rmnet_sdk import video as videolib
 from rmnet_sdk.cli import main
 from rmnet_sdk.errors import InvalidInputError
 from rmnet_sdk.imaging import list_images, read_image, write_image
-from rmnet_sdk.masks import make_mask, resize_hole_mask, write_mask
+from rmnet_sdk.mask_generators import make_mask
+from rmnet_sdk.masks import resize_hole_mask, write_mask
 from rmnet_sdk.video import VideoInpainter
 
 H, W, N_FRAMES, FPS = 48, 64, 10, 12.5

@@ -22,6 +22,7 @@ from rmnet_sdk import masks as masklib
 from rmnet_sdk.errors import DataError, ImageReadError
 from rmnet_sdk.evaluation import center_square
 from rmnet_sdk.imaging import list_images, read_image, resize_image, to_model_range
+from rmnet_sdk.mask_generators import MaskSampler
 
 from .config import TrainConfig
 
@@ -101,8 +102,8 @@ class InpaintingData:
         self.config = config
         self.size = config.image_size
         self.seed = config.seed + seed_offset
-        self.sampler = masklib.MaskSampler(kinds=tuple(config.mask_kinds),
-                                           ratio_range=tuple(config.hole_ratio))
+        self.sampler = MaskSampler(kinds=tuple(config.mask_kinds),
+                                   ratio_range=tuple(config.hole_ratio))
         self.mask_pool: list[np.ndarray] | None = None
         #: Index of a batch's first sample: a worker of a distributed run makes only its slice
         #: (samples first_sample ... first_sample + batch_size - 1) of each global batch.

@@ -173,11 +173,12 @@ def gate_images(photos_dir: str | os.PathLike[str] | None, n: int, size: int,
     """``n`` uint8 RGB ``size x size`` images with bool hole masks, and the corpus name.
 
     Photos are picked evenly over the sorted folder listing and resized (INTER_AREA); masks come
-    from :func:`rmnet_sdk.masks.make_mask` (strokes / irregular / boxes in turn, seed = index).
+    from :func:`rmnet_sdk.mask_generators.make_mask` (strokes / irregular / boxes in turn,
+    seed = index).
     Without a folder, structured synthetic images are used (logged as a warning).
     """
     from ..imaging import list_images, read_image, resize_image
-    from ..masks import make_mask
+    from ..mask_generators import make_mask
 
     check_spatial_size(size, size)
     if n < 1:

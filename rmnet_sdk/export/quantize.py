@@ -60,12 +60,13 @@ def photo_split(folder: str | os.PathLike[str] | None = None) -> tuple[list[Path
 def calibration_tensors(paths: Sequence[Path], *, size: int = 256, limit: int = 32,
                         seed: int = 0) -> Iterator[dict[str, np.ndarray]]:
     """``{"image", "mask"}`` NCHW batches of one, masked exactly as the Inpainter does."""
-    from .. import masks as masklib
     from ..evaluation import center_square
     from ..imaging import read_image, to_model_inputs
+    from ..mask_generators import MaskSampler
+    from ..masks import HOLE_RATIO_BUCKETS
 
-    buckets = masklib.HOLE_RATIO_BUCKETS
-    sampler = masklib.MaskSampler()
+    buckets = HOLE_RATIO_BUCKETS
+    sampler = MaskSampler()
     for i, p in enumerate(list(paths)[:limit]):
         rgb = center_square(read_image(p), size)
         rng = np.random.default_rng([seed, i])
