@@ -6,8 +6,10 @@ already imported TensorFlow, export and training, so ``sys.modules`` here proves
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +128,110 @@ def test_every_module_imports_in_sorted_order():
     assert proc.returncode == 0, proc.stderr[-4000:]
     failures = json.loads(proc.stdout.strip().splitlines()[-1])
     assert failures == {}
+
+
+# -- static import rules ---------------------------------------------------------------------------
+
+REPO = Path(rmnet_sdk.__file__).resolve().parents[1]
+
+#: Runtime modules allowed to import the toolchain, each with why; the list only shrinks. An entry
+#: whose module no longer imports the toolchain fails the test below, so it cannot go stale.
+RUNTIME_TOOLCHAIN_ALLOWLIST: dict[str, str] = {
+    # given an .onnx, _engine_for_onnx builds and caches the engine with rmnet_sdk.export
+    "rmnet_sdk/backends/tensorrt.py": "builds an engine from an .onnx (_engine_for_onnx)",
+    # rmnet bench's optional TF-Keras rows rebuild the generator of an .onnx with the training
+    # code (builder + fine-tuning importer); the rows are skipped where TensorFlow is missing
+    "rmnet_sdk/bench/tf_reference.py": "TF-Keras reference rows of rmnet bench",
+}
+
+
+def _source_modules() -> dict[str, Path]:
+    """Dotted module name -> file, for the runtime package and the training package (installed
+    as ``rmnet_sdk.training`` from ``training/``)."""
+    found = {}
+    for root, package in ((REPO / "rmnet_sdk", "rmnet_sdk"), (REPO / "training", "rmnet_sdk.training")):
+        for path in sorted(root.rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join([package, *parts])] = path
+    return found
+
+
+def _imports(module: str, path: Path) -> list[tuple[int, str]]:
+    """``(line, module)`` for every import anywhere in the file (module level and inside
+    functions), relative imports resolved; ``from a import b`` yields ``a`` and ``a.b``."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((node.lineno, base))
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+def test_import_resolver_sees_relative_and_nested_imports(tmp_path):
+    """The scanner below is only as good as this: relative imports resolve against the package,
+    and imports inside functions are found."""
+    path = tmp_path / "keras.py"
+    path.write_text("def f():\n    from ..export.onnx import load_onnx\n    import rmnet_sdk.training\n")
+    names = {n for _, n in _imports("rmnet_sdk.backends.keras", path)}
+    assert {"rmnet_sdk.export.onnx", "rmnet_sdk.export.onnx.load_onnx", "rmnet_sdk.training"} <= names
+
+
+def test_export_never_imports_training():
+    bad = [f"{_rel(path)}:{line} imports {name}"
+           for module, path in _source_modules().items() if _within(module, "rmnet_sdk.export")
+           for line, name in _imports(module, path) if _within(name, "rmnet_sdk.training")]
+    assert bad == []
+
+
+def test_training_uses_only_the_public_export_api():
+    """Training may use what ``rmnet_sdk.export`` exports, and the export's command-line
+    modules (public entry points, see pyproject's scripts), never its internal modules."""
+    import rmnet_sdk.export as export
+
+    commands = set(re.findall(r'"(rmnet_sdk\.export\.[\w.]+):\w+"',
+                              (REPO / "pyproject.toml").read_text()))
+    assert commands, "pyproject.toml names no rmnet_sdk.export command"
+    public = {"rmnet_sdk.export", *commands, *(f"rmnet_sdk.export.{n}" for n in export.__all__)}
+
+    def allowed(name: str) -> bool:  # a public name, or a name taken from a command's module
+        return name in public or name.rpartition(".")[0] in commands
+
+    bad = [f"{_rel(path)}:{line} imports {name}"
+           for module, path in _source_modules().items() if _within(module, "rmnet_sdk.training")
+           for line, name in _imports(module, path)
+           if _within(name, "rmnet_sdk.export") and not allowed(name)]
+    assert bad == []
+
+
+def test_runtime_never_imports_the_toolchain():
+    """No runtime module imports ``rmnet_sdk.export`` or ``rmnet_sdk.training``, at module level
+    or inside a function, except the allowlisted ones (which must still need it)."""
+    offenders: dict[str, list[str]] = {}
+    for module, path in _source_modules().items():
+        if _within(module, "rmnet_sdk.export") or _within(module, "rmnet_sdk.training"):
+            continue
+        hits = [f"{line}: {name}" for line, name in _imports(module, path)
+                if _within(name, "rmnet_sdk.export") or _within(name, "rmnet_sdk.training")]
+        if hits:
+            offenders[_rel(path)] = hits
+    assert sorted(set(offenders) - set(RUNTIME_TOOLCHAIN_ALLOWLIST)) == [], offenders
+    stale = sorted(set(RUNTIME_TOOLCHAIN_ALLOWLIST) - set(offenders))
+    assert stale == [], f"no longer import the toolchain: remove {stale} from the allowlist"

@@ -439,7 +439,7 @@ def import_reference_checkpoint(source: str | Path, output: str | Path, *,
     if channels not in CHANNEL_ORDERS:
         raise InvalidInputError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
     if resolution is not None:
-        from rmnet_sdk.export._common import check_spatial_size
+        from rmnet_sdk.contract.io import check_spatial_size
 
         check_spatial_size(resolution, resolution)
     ckpt = read_reference_checkpoint(source)

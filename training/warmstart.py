@@ -78,7 +78,7 @@ def _from_keras(model: Any, path: Path) -> ModelMetadata:
 
 
 def _from_onnx(model: Any, path: Path) -> ModelMetadata:
-    from rmnet_sdk.export.onnx import constant_tensors, load_onnx, read_onnx_metadata
+    from rmnet_sdk.export import constant_tensors, load_onnx, read_onnx_metadata
 
     proto = load_onnx(path, check=False)  # corrupt file: ModelError
     tensors = constant_tensors(proto.graph)
@@ -131,7 +131,7 @@ def _from_onnx(model: Any, path: Path) -> ModelMetadata:
 
 
 def _check_parity(model: Any, path: Path, size: int = 64) -> None:
-    from rmnet_sdk.export.onnx import check_parity
+    from rmnet_sdk.export import check_parity
 
     diff = check_parity(model, path, sizes=((1, size, size),), tolerance=PARITY_TOLERANCE,
                         raise_on_failure=False)[f"1x{size}x{size}"]
