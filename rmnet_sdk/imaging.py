@@ -188,23 +188,49 @@ def open_image(path: str | os.PathLike[str], *, what: str = "image",
             raise ImageReadError(f"cannot decode {what} {path}: {e}") from e
 
 
-def read_image(path: str | os.PathLike[str], *, keep_alpha: bool = False,
-               max_pixels: int | None = None) -> np.ndarray:
-    """Read an image file as uint8 RGB (or RGBA with ``keep_alpha``), EXIF orientation applied.
+#: Pillow modes of 16-bit (or wider integer) grey images, read to 8 bits by :func:`_to_8bit`.
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _to_8bit(im: Any) -> Any:
+    """A 16-bit grey Pillow image as 8-bit ``L`` keeping the top byte (``v >> 8``, clipped to
+    0..255 for 32-bit ``I``); any other image unchanged.
+
+    The top byte is what Pillow itself keeps of 16-bit RGB files, so a 16-bit grey file and its
+    RGB twin read the same. Reading the values through numpy handles every byte order (Pillow's
+    ``point``/``convert`` do not support big-endian ``I;16B``, which 16-bit TIFFs can be).
+    """
+    if im.mode not in _WIDE_GREY_MODES:
+        return im
+    from PIL import Image
+
+    values = np.asarray(im)  # uint16 in the file's byte order, or int32 for "I"
+    if values.dtype.kind == "i":
+        values = np.clip(values, 0, 0xFFFF)
+    return Image.fromarray((values >> 8).astype(np.uint8))
+
+
+def read_image(path: str | os.PathLike[str], *, keep_alpha: bool = False, gray: bool = False,
+               max_pixels: int | None = None, what: str = "image") -> np.ndarray:
+    """Read an image file as uint8 RGB (or RGBA with ``keep_alpha``, or ``HxW`` luma with
+    ``gray``), EXIF orientation applied.
 
     Pillow is used because it applies EXIF orientation for every mode, alpha included (OpenCV's
-    ``IMREAD_UNCHANGED`` ignores EXIF). Raises :class:`ImageReadError` for missing or undecodable
-    files, and for images above the pixel limit (:func:`max_image_pixels`) before decoding them.
+    ``IMREAD_UNCHANGED`` ignores EXIF). 16-bit files keep their top byte (``v >> 8``). ``gray``
+    is how mask files are read (:func:`rmnet_sdk.masks.read_mask`), so a mask decodes exactly as
+    its photo would, alpha ignored; ``what`` names the file in error messages. Raises
+    :class:`ImageReadError` for missing or undecodable files, and for images above the pixel limit
+    (:func:`max_image_pixels`) before decoding them.
     """
     from PIL import ImageOps
 
-    with open_image(path, max_pixels=max_pixels) as im:
+    if gray and keep_alpha:
+        raise InvalidInputError("read_image: gray=True reads one luma channel; it cannot keep alpha")
+    with open_image(path, what=what, max_pixels=max_pixels) as im:
         im = ImageOps.exif_transpose(im)
         has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-        mode = "RGBA" if (keep_alpha and has_alpha) else "RGB"
-        if im.mode == "I;16" or im.mode == "I":
-            im = im.point(lambda v: v / 256).convert("L")
-        arr = np.asarray(im.convert(mode), dtype=np.uint8)
+        mode = "L" if gray else ("RGBA" if keep_alpha and has_alpha else "RGB")
+        arr = np.asarray(_to_8bit(im).convert(mode), dtype=np.uint8)
     return np.ascontiguousarray(arr)
 
 

@@ -120,23 +120,16 @@ def read_mask(path: str | os.PathLike[str], *, polarity: Polarity = "white-hole"
               threshold: float = 127, max_pixels: int | None = None) -> np.ndarray:
     """Read any image file as a bool ``HxW`` hole mask.
 
-    The file is decoded with Pillow, EXIF orientation applied (as :func:`rmnet_sdk.imaging.read_image`
-    does for photos, so a mask and its photo stay aligned), converted to 8-bit grayscale (alpha is
-    ignored) and binarised with :func:`binarize`. Missing or undecodable files, and files above
-    the pixel limit (``max_pixels``, see :func:`rmnet_sdk.imaging.max_image_pixels`), raise
-    :class:`ImageReadError`.
+    The file is decoded by :func:`rmnet_sdk.imaging.read_image` with ``gray=True``: the same pixel
+    limit (``max_pixels``; a mask can be a decompression bomb too), EXIF orientation (so a mask and
+    its photo stay aligned) and 16-bit scaling as photos, alpha ignored. The 8-bit grey values are
+    then binarised with :func:`binarize`. Missing or undecodable files, and files above the pixel
+    limit, raise :class:`ImageReadError`.
     """
-    from PIL import ImageOps
-
-    from .imaging import open_image
+    from .imaging import read_image
 
     _check_polarity(polarity)
-    # the same pixel limit as photos: a mask can be a decompression bomb too
-    with open_image(path, what="mask", max_pixels=max_pixels) as im:
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            im = im.point(lambda v: v / 256)
-        gray = np.asarray(im.convert("L"), dtype=np.uint8)
+    gray = read_image(path, gray=True, max_pixels=max_pixels, what="mask")
     return binarize(gray, threshold, polarity)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rmnet_sdk import imaging
 from rmnet_sdk import mask_generators as G
 from rmnet_sdk import masks as M
 from rmnet_sdk.errors import ImageReadError, InvalidInputError
@@ -112,6 +113,55 @@ def test_read_mask_any_format_ignores_alpha(tmp_path: Path, hole: np.ndarray) ->
     np.testing.assert_array_equal(M.read_mask(tmp_path / "a.png"), hole)
     Image.fromarray(hole.astype(np.uint8) * 255).save(tmp_path / "b.bmp")
     np.testing.assert_array_equal(M.read_mask(tmp_path / "b.bmp"), hole)
+
+
+#: Grey values around the 8-bit threshold (127) and their 8-bit reading: the top byte, as
+#: read_image scales 16-bit files (and as Pillow reads 16-bit RGB).
+_GREY16 = np.array([[0, 255, 32512, 32767, 32768, 33023, 65535]], np.uint16)
+_GREY16_AS_8BIT = np.array([[0, 0, 127, 127, 128, 128, 255]], np.uint8)
+
+
+def _save_grey16(path: Path, layout: str) -> Path:
+    if layout == "tiff-big-endian":
+        im = Image.frombytes("I;16B", _GREY16.shape[::-1], _GREY16.astype(">u2").tobytes())
+    else:
+        im = Image.fromarray(_GREY16)  # mode I;16, little-endian
+    im.save(path, format="PNG" if path.suffix == ".png" else "TIFF")
+    assert Image.open(path).mode == ("I;16B" if layout == "tiff-big-endian" else "I;16")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["png", "tiff-little-endian", "tiff-big-endian"])
+def test_read_mask_16bit_grey_scales_like_read_image(tmp_path: Path, layout: str) -> None:
+    p = _save_grey16(tmp_path / ("m.png" if layout == "png" else "m.tif"), layout)
+    rgb = imaging.read_image(p)
+    for c in range(3):
+        np.testing.assert_array_equal(rgb[:, :, c], _GREY16_AS_8BIT)
+    np.testing.assert_array_equal(imaging.read_image(p, gray=True), _GREY16_AS_8BIT)
+    hole = np.array([[False, False, False, False, True, True, True]])
+    np.testing.assert_array_equal(M.read_mask(p), hole)
+    np.testing.assert_array_equal(M.read_mask(p, polarity="black-hole"), ~hole)
+    np.testing.assert_array_equal(M.read_mask(p, threshold=0), _GREY16_AS_8BIT > 0)
+
+
+def test_read_mask_8bit_grey_threshold_and_exif(tmp_path: Path) -> None:
+    grey = np.array([[0, 126, 127, 128, 200, 255]], np.uint8)
+    Image.fromarray(grey).save(tmp_path / "m.png")
+    np.testing.assert_array_equal(M.read_mask(tmp_path / "m.png"), grey > 127)
+    np.testing.assert_array_equal(M.read_mask(tmp_path / "m.png", polarity="black-hole"),
+                                  grey <= 127)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display: photo and mask turn together
+    Image.fromarray(grey).save(tmp_path / "r.png", exif=exif)
+    turned = M.read_mask(tmp_path / "r.png")
+    assert turned.shape == (6, 1) == imaging.read_image(tmp_path / "r.png").shape[:2]
+    np.testing.assert_array_equal(turned, np.rot90(grey > 127, k=-1))
+
+
+def test_read_image_refuses_gray_with_alpha(tmp_path: Path) -> None:
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "g.png")
+    with pytest.raises(InvalidInputError, match="gray"):
+        imaging.read_image(tmp_path / "g.png", gray=True, keep_alpha=True)
 
 
 def test_read_mask_errors(tmp_path: Path) -> None:
