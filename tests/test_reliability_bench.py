@@ -68,7 +68,8 @@ def test_bundled_model_gets_tf_rows_without_keras_flag() -> None:
 
 
 def test_no_tf_rows_is_said(monkeypatch) -> None:
-    monkeypatch.setattr(bench, "_tensorflow_missing", lambda: "tensorflow is not installed")
+    monkeypatch.setattr(bench.tf_reference, "tensorflow_missing",
+                        lambda: "tensorflow is not installed")
     said: list[str] = []
     cfg = bench.BenchConfig(sizes=[(32, 32)], batches=[1], backends=["onnxruntime"],
                             references=("tf",), modes=("model",))
