@@ -20,14 +20,19 @@ import numpy as np
 
 from . import masks as masklib
 from .errors import InvalidInputError
-from .imaging import copy_where, from_model_range, resize_image, upsample_prediction
+from .imaging import (
+    copy_where,
+    from_model_range,
+    resize_image,
+    to_model_inputs,
+    upsample_prediction,
+)
 from .inpainter import (
     STRATEGIES,
     EmptyMaskWarning,
     Inpainter,
     _check_choice,
     _check_int,
-    _model_tensors,
     _padded_size,
     hole_boxes,
 )
@@ -119,7 +124,7 @@ class PreparedMask:
             base = frame[:, :, :3]
             padded = cv2.copyMakeBorder(base, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) \
                 if ph or pw else base
-            image, _ = _model_tensors(padded[:, :, rgb_order], self._padded_hole)
+            image, _ = to_model_inputs(padded[:, :, rgb_order], self._padded_hole)
             return [_FrameJob(image, self._padded_mask, out, None)]
         jobs = []
         for r in self.regions:
@@ -127,7 +132,7 @@ class PreparedMask:
             # channel order commutes with the per-channel resize: crop and resize in the frame's
             # order, flip only the small crop
             small = resize_image(frame[y0:y1, x0:x1, :3], (self._res, self._res))
-            image, _ = _model_tensors(small[:, :, rgb_order], r.small_hole)
+            image, _ = to_model_inputs(small[:, :, rgb_order], r.small_hole)
             jobs.append(_FrameJob(image, r.mask_tensor, out, r))
         return jobs
 

@@ -137,8 +137,6 @@ REPO = Path(rmnet_sdk.__file__).resolve().parents[1]
 #: Runtime modules allowed to import the toolchain, each with why; the list only shrinks. An entry
 #: whose module no longer imports the toolchain fails the test below, so it cannot go stale.
 RUNTIME_TOOLCHAIN_ALLOWLIST: dict[str, str] = {
-    # given an .onnx, _engine_for_onnx builds and caches the engine with rmnet_sdk.export
-    "rmnet_sdk/backends/tensorrt.py": "builds an engine from an .onnx (_engine_for_onnx)",
     # rmnet bench's optional TF-Keras rows rebuild the generator of an .onnx with the training
     # code (builder + fine-tuning importer); the rows are skipped where TensorFlow is missing
     "rmnet_sdk/bench/tf_reference.py": "TF-Keras reference rows of rmnet bench",
@@ -235,3 +233,91 @@ def test_runtime_never_imports_the_toolchain():
     assert sorted(set(offenders) - set(RUNTIME_TOOLCHAIN_ALLOWLIST)) == [], offenders
     stale = sorted(set(RUNTIME_TOOLCHAIN_ALLOWLIST) - set(offenders))
     assert stale == [], f"no longer import the toolchain: remove {stale} from the allowlist"
+
+
+# -- import cycles, and what rmnet bench loads ----------------------------------------------------
+
+#: Modules that must sit in no import cycle: the command line, the benchmark (it once imported
+#: the CLI for the machine facts while the CLI imported it) and the small modules both use.
+ACYCLIC_MODULES = ("rmnet_sdk.cli", "rmnet_sdk.bench", "rmnet_sdk.machine", "rmnet_sdk._argtypes")
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules its file imports, anywhere in it.
+
+    Imports inside functions count: a lazy import still closes a cycle, it only moves the
+    partly-initialised-module error to the first call that takes it. Imports of an enclosing
+    package do not: Python initialises a package before its modules, so that edge is never
+    entered from the wrong side.
+    """
+    modules = _source_modules()
+    return {module: {name for _, name in _imports(module, path)
+                     if name in modules and name != module and not _within(module, name)}
+            for module, path in modules.items()}
+
+
+def _cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A shortest import chain from ``start`` back to ``start``, or None."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for module in frontier:
+            for dep in sorted(graph.get(module, ())):
+                if dep == start:
+                    chain = [module]
+                    while chain[-1] != start:
+                        chain.append(parent[chain[-1]])
+                    return [start, *reversed(chain[:-1]), start]
+                if dep not in parent:
+                    parent[dep] = module
+                    following.append(dep)
+        frontier = following
+    return None
+
+
+def test_cycle_finder_finds_lazy_cycles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
+    assert _cycle_through(graph, "a") == ["a", "b", "c", "a"]
+    assert _cycle_through(graph, "d") is None
+    path = REPO / "rmnet_sdk" / "bench" / "runner.py"  # imports the machine facts, not the CLI
+    names = {n for _, n in _imports("rmnet_sdk.bench.runner", path)}
+    assert "rmnet_sdk.machine" in names and "rmnet_sdk.cli" not in names
+
+
+@pytest.mark.parametrize("package", ACYCLIC_MODULES)
+def test_no_import_cycle_through(package):
+    graph = _import_graph()
+    members = sorted(m for m in graph if _within(m, package))
+    assert members, f"no module {package}"
+    cycles = {m: " -> ".join(chain) for m in members if (chain := _cycle_through(graph, m))}
+    assert cycles == {}
+
+
+_BENCH_AND_LIST_MODULES = """
+import json, sys
+from rmnet_sdk.cli import main
+rc = main(["bench", "--backends", "onnxruntime", "--sizes", "32", "--batches", "1",
+           "--references", "telea", "--warmup", "1", "--iterations", "1",
+           "--min-seconds", "0", "--rounds", "1", "-o", {out!r}])
+assert rc == 0, rc
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_rmnet_bench_loads_no_toolchain(tmp_path):
+    """``rmnet bench`` without TF-Keras rows (ONNX Runtime and OpenCV Telea, one 32x32 case
+    timed once) runs on an edge install: no export, training or TensorFlow module is loaded.
+    The interpreter imports ``rmnet_sdk.cli`` before ``rmnet_sdk.bench``, the reverse of the
+    sorted walk above, so both orders are exercised."""
+    proc = _python(_BENCH_AND_LIST_MODULES.format(out=str(tmp_path / "bench")))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "rmnet_sdk.bench" in loaded and "rmnet_sdk.cli" in loaded
+    toolchain = [m for m in loaded if any(m == p or m.startswith(p + ".") for p in TOOLCHAIN_PREFIXES)]
+    assert toolchain == []
+    report = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    rows = {r["key"]: r for r in report["rows"]}
+    for key in ("onnxruntime/fp32/model/32x32/b1", "onnxruntime/fp32/e2e/32x32/b1",
+                "opencv-telea/uint8/e2e/32x32/b1"):
+        assert key in rows and "error" not in rows[key], key

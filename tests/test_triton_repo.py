@@ -97,7 +97,8 @@ def _fake_engine(tmp_path: Path, *, flavour: str, profiles: list[dict], io_dtype
     engine.write_bytes(blob)
     sidecar = {"format": 1, "flavour": flavour, "precision": "fp16", "profiles": profiles,
                "io": {"layout": "NCHW", "dtype": io_dtype}, "engine_bytes": len(blob),
-               "engine_sha256": sha256_bytes(blob)}
+               "engine_sha256": sha256_bytes(blob), "onnx_sha256": "ab" * 32,
+               "trt_version": "10.3.0", "compute_capability": "8.7"}
     (tmp_path / "rmnet.engine.json").write_text(json.dumps(sidecar))
     return engine
 

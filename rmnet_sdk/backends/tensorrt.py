@@ -19,15 +19,16 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..contract.io import TENSOR_NAMES
+from ..contract.metadata import ModelMetadata
+from ..contract.profiles import Profile, plan_batches, select_profile  # noqa: F401 (re-exported)
+from ..contract.sidecar import RuntimeExpectation, engine_problems, raise_problems, read_engine
 from ..errors import BackendUnavailableError, EngineMismatchError, InvalidInputError, ModelError
-from ..metadata import ModelMetadata
-from ..sidecar import RuntimeExpectation, engine_problems, raise_problems, read_engine
 from .base import Backend
 
 #: Python module of each engine flavour (the sidecar's "flavour").
@@ -37,74 +38,6 @@ _INSTALL = {"tensorrt": "pip install 'rmnet-sdk[tensorrt]' on the GPU machine (J
             "tensorrt-rtx": "pip install tensorrt-rtx-cu13"}
 
 log = logging.getLogger("rmnet_sdk.tensorrt")
-
-Shape3 = tuple[int, int, int]  # (N, H, W)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One optimisation profile of an engine, as ``(N, H, W)`` min / opt / max."""
-
-    min: Shape3
-    opt: Shape3
-    max: Shape3
-
-    def accepts_spatial(self, h: int, w: int) -> bool:
-        return self.min[1] <= h <= self.max[1] and self.min[2] <= w <= self.max[2]
-
-    def accepts(self, n: int, h: int, w: int) -> bool:
-        return self.min[0] <= n <= self.max[0] and self.accepts_spatial(h, w)
-
-
-def select_profile(profiles: list[Profile], n: int, h: int, w: int) -> int:
-    """Index of the profile to run ``(n, h, w)`` with.
-
-    Among profiles that accept the spatial size, prefer one that takes the whole batch, then
-    the one whose ``opt`` is closest to the request (TensorRT tunes kernels for ``opt``).
-    """
-    fits = [i for i, p in enumerate(profiles) if p.accepts_spatial(h, w)]
-    if not fits:
-        ranges = ", ".join(f"H {p.min[1]}-{p.max[1]} W {p.min[2]}-{p.max[2]}" for p in profiles)
-        raise InvalidInputError(f"no optimisation profile of this engine accepts {h}x{w} "
-                                f"(profiles: {ranges}); rebuild the engine with a wider profile")
-
-    def cost(i: int) -> tuple[int, int]:
-        p = profiles[i]
-        whole = 0 if p.accepts(n, h, w) else 1
-        return whole, abs(p.opt[0] - n) + abs(p.opt[1] - h) + abs(p.opt[2] - w)
-
-    return min(fits, key=cost)
-
-
-def plan_batches(profiles: list[Profile], n: int, h: int, w: int) -> list[tuple[slice, int]]:
-    """``(items, profile)`` chunks covering ``range(n)`` at ``h x w``, each accepted whole.
-
-    Per chunk: the profile that takes the most of what is left, then the closest ``opt``, then the
-    lowest index -- the C++ runtime's rule (cpp/src/profiles.hpp). A remainder below every fitting
-    profile's minimum batch is an :class:`InvalidInputError` (TensorRT would refuse the shape).
-    """
-    select_profile(profiles, 1, h, w)  # raises with the ranges when no profile takes h x w
-    chunks, begin = [], 0
-    while begin < n:
-        left = n - begin
-        best, best_key = -1, None
-        for i, p in enumerate(profiles):
-            if not p.accepts_spatial(h, w) or p.min[0] > left:
-                continue
-            take = min(left, p.max[0])
-            key = (-take, abs(p.opt[0] - take) + abs(p.opt[1] - h) + abs(p.opt[2] - w), i)
-            if best_key is None or key < best_key:
-                best, best_key = i, key
-        if best < 0:
-            raise InvalidInputError(
-                f"a batch of {left} at {h}x{w} is below the minimum batch of every profile that "
-                f"takes this size ({', '.join(f'N {p.min[0]}-{p.max[0]}' for p in profiles)}); "
-                "rebuild the engine with min N = 1")
-        take = min(left, profiles[best].max[0])
-        chunks.append((slice(begin, begin + take), best))
-        begin += take
-    return chunks
-
 
 def split_batch(n: int, max_n: int) -> list[slice]:
     """Chunks of at most ``max_n`` items covering ``range(n)`` (for batches over the profile)."""
@@ -191,7 +124,7 @@ class _EngineSession:
         self.pool = _BufferPool(lambda shape, dt: cuda.pagelocked_empty(shape, dt),
                                 lambda nbytes: cuda.mem_alloc(nbytes))
         self.dtypes = {name: np.dtype(trt.nptype(self.engine.get_tensor_dtype(name)))
-                       for name in ("image", "mask", "prediction")}
+                       for name in TENSOR_NAMES}
 
     def profiles(self) -> list[Profile]:
         out = []
@@ -340,11 +273,19 @@ def _load_checked(path: Path, device: int) -> tuple[bytes, dict, Any]:
 
 def _engine_for_onnx(path: Path, device: int) -> Path:
     """The cached engine for an ``.onnx`` on ``device``, built on first use."""
-    from ..export import EngineCache, EngineRequest  # lazy: the build toolchain
-    from ..export.onnx import load_onnx, onnx_precision
+    import onnx
+
+    from ..contract.cache_key import EngineRequest
+    from ..contract.precision import onnx_precision
+    from ..engines.cache import EngineCache
 
     # strongly typed engines take their precision from the ONNX: build what the file holds
-    precision = "fp16" if onnx_precision(load_onnx(path, check=False)) == "fp16" else "fp32"
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf DecodeError, OSError
+        raise ModelError(f"{path} is not a valid ONNX model: {e}") from e
+    precision = "fp16" if onnx_precision(model) == "fp16" else "fp32"
+    del model
     request = EngineRequest(precision=precision)
     cache = EngineCache(device=device)
     hit = cache.lookup(path, request)

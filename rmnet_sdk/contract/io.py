@@ -17,8 +17,9 @@ models.
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, ModelError
 
 IMAGE = "image"
 MASK = "mask"
@@ -65,3 +66,19 @@ def check_spatial_size(h: int, w: int) -> tuple[int, int]:
             f"model tensors need height and width that are positive multiples of {SIZE_MULTIPLE}"
             f" (the generator pools four times); got {h}x{w}{hint}")
     return hi, wi
+
+
+def check_onnx_io(model: Any, source: str = "model") -> None:
+    """:class:`ModelError` unless an ``onnx.ModelProto`` has this contract's IO: inputs ``image``
+    ``[N,3,H,W]`` and ``mask`` ``[N,1,H,W]``, output ``prediction`` ``[N,3,H,W]``."""
+    init = {t.name for t in model.graph.initializer}
+    ins = {vi.name: vi for vi in model.graph.input if vi.name not in init}
+    outs = {vi.name: vi for vi in model.graph.output}
+    if set(ins) != set(INPUT_CHANNELS) or PREDICTION not in outs:
+        raise ModelError(f"{source} is not an R-MNet model: expected inputs image, mask and output "
+                         f"prediction; got inputs {sorted(ins)}, outputs {sorted(outs)}")
+    for name, c in TENSOR_CHANNELS.items():
+        vi = ins.get(name) or outs[name]
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) != 4 or (dims[1].HasField("dim_value") and dims[1].dim_value != c):
+            raise ModelError(f"{source}: {name} must be [N,{c},H,W]")

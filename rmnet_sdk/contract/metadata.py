@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ModelError
+from ..errors import ModelError, ModelNotFoundError
 
 #: Prefix of our keys inside ONNX ``metadata_props`` (other tools may add their own keys).
 ONNX_KEY_PREFIX = "rmnet."
@@ -83,8 +83,28 @@ def read_onnx_file_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     """
     import onnx
 
+    if not os.path.isfile(path):
+        raise ModelNotFoundError(f"ONNX model not found: {path}")
     try:
         model = onnx.load(os.fspath(path), load_external_data=False)
     except Exception as e:  # protobuf DecodeError, OSError
         raise ModelError(f"{path} is not a valid ONNX model: {e}") from e
+    return ModelMetadata.from_strings({p.key: p.value for p in model.metadata_props})
+
+
+def read_onnx_metadata(model: Any) -> ModelMetadata:
+    """Our :class:`ModelMetadata` from an ``onnx.ModelProto``, serialized bytes, or a path.
+
+    A model without our keys (exported elsewhere) is accepted: every field takes its documented
+    default (DESIGN.md conventions: 256, ``x/127.5-1``, ``1=hole``, NCHW).
+    """
+    if isinstance(model, (str, os.PathLike)):
+        return read_onnx_file_metadata(model)
+    if isinstance(model, bytes):
+        import onnx
+
+        try:
+            model = onnx.load_from_string(model)
+        except Exception as e:  # protobuf DecodeError
+            raise ModelError(f"bytes are not a valid ONNX model: {e}") from e
     return ModelMetadata.from_strings({p.key: p.value for p in model.metadata_props})

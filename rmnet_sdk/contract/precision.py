@@ -9,6 +9,8 @@ in several ways; :func:`canonical_precision` maps them onto these names, as
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import InvalidInputError
 
 #: Precisions a bundled ONNX model ships in.
@@ -34,3 +36,32 @@ def check_precision(name: str, allowed: tuple[str, ...], what: str = "precision"
     if name not in allowed:
         raise InvalidInputError(f"{what} must be one of {', '.join(allowed)}, got {name!r}")
     return name
+
+
+#: (op, input index) pairs whose float tensors are parameters, not data (always fp32 by the spec).
+PARAMETER_INPUTS = frozenset({("Resize", 1), ("Resize", 2), ("Upsample", 1)})
+
+
+def parameter_tensors(model: Any) -> set[str]:
+    """Initializers of an ``onnx.ModelProto`` used only as shape parameters (Resize roi/scales)."""
+    uses: dict[str, set[bool]] = {}
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            uses.setdefault(name, set()).add((node.op_type, i) in PARAMETER_INPUTS)
+    return {name for name, kinds in uses.items() if kinds == {True}}
+
+
+def onnx_precision(model: Any) -> str:
+    """``"fp16"`` when an ``onnx.ModelProto``'s float weights are half precision, ``"fp32"`` (or
+    ``"mixed"``) otherwise. Resize's ``scales`` are fp32 by the ONNX spec and are not counted.
+    A strongly typed TensorRT engine takes its precision from exactly this."""
+    from onnx import TensorProto
+
+    params = parameter_tensors(model)
+    kinds = {t.data_type for t in model.graph.initializer if t.name not in params
+             and t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)}
+    if kinds == {TensorProto.FLOAT16}:
+        return "fp16"
+    if TensorProto.FLOAT16 in kinds:
+        return "mixed"
+    return "fp32"

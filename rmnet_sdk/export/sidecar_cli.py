@@ -15,25 +15,20 @@ this machine's.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..contract.cache_key import FLAVOURS, HW_COMPAT_LEVELS, normalize_target, target_to_cc
+from ..contract.metadata import read_onnx_metadata
+from ..contract.precision import onnx_precision
+from ..contract.profiles import Profile
+from ..contract.sidecar import RuntimeExpectation, engine_problems, make_sidecar, sidecar_path
+from ..engines.onnx_source import read_onnx_source
 from ..errors import RMNetError
-from ..sidecar import RuntimeExpectation, engine_problems, sidecar_path
-from ._common import sha256_bytes, write_atomic
-from .tensorrt import (
-    FLAVOURS,
-    HW_COMPAT_LEVELS,
-    SIDECAR_FORMAT,
-    Profile,
-    normalize_target,
-    read_onnx_source,
-    target_to_cc,
-)
+from ._common import write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,39 +53,21 @@ def make_external_sidecar(engine: bytes, source_onnx: Path, *, trt_version: str,
                           flavour: str = "tensorrt", hardware_compatibility: str = "none",
                           precision: str | None = None, built_by: str = "trtexec"
                           ) -> dict[str, Any]:
-    """The sidecar of ``engine`` built elsewhere from ``source_onnx`` (keys as rmnet-export's)."""
+    """The sidecar of ``engine`` built elsewhere from ``source_onnx`` (the contract's
+    :func:`~rmnet_sdk.contract.sidecar.make_sidecar`, as ``rmnet-export`` writes it)."""
     import onnx
-
-    from .onnx import onnx_precision, read_onnx_metadata
 
     source = read_onnx_source(source_onnx)
     model = onnx.load_from_string(source.data)
     have = onnx_precision(model)
-    precision = precision or ("fp16" if have == "fp16" else "fp32")
-    return {
-        "format": SIDECAR_FORMAT,
-        "flavour": flavour,
-        "trt_version": trt_version,
-        "compute_capability": compute_capability,
-        "aot_targets": [],
-        "gpu_name": None,
-        "precision": precision,
-        "profiles": [p.to_dict() for p in profiles],
-        "io": {"image": [-1, 3, -1, -1], "mask": [-1, 1, -1, -1], "prediction": [-1, 3, -1, -1],
-               "layout": "NCHW", "dtype": "float16" if have == "fp16" else "float32"},
-        "builder_optimization_level": None,
-        "hardware_compatibility_level": hardware_compatibility,
-        "workspace_mib": None,
-        "onnx_sha256": source.sha256,
-        "engine_sha256": sha256_bytes(engine),
-        "engine_bytes": len(engine),
-        "cache_key": None,
-        "metadata": read_onnx_metadata(model).to_dict(),
-        "verification": {"method": f"rmnet-sidecar: declared for an engine built by {built_by}; "
-                                   "TensorRT version, GPU and profiles as given, not inspected"},
-        "build_seconds": None,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return make_sidecar(
+        flavour=flavour, trt_version=trt_version, compute_capabilities=[compute_capability],
+        precision=precision or ("fp16" if have == "fp16" else "fp32"), profiles=profiles,
+        onnx_sha256=source.sha256, engine=engine, metadata=read_onnx_metadata(model).to_dict(),
+        io_dtype="float16" if have == "fp16" else "float32",
+        hardware_compatibility=hardware_compatibility,
+        verification={"method": f"rmnet-sidecar: declared for an engine built by {built_by}; "
+                                "TensorRT version, GPU and profiles as given, not inspected"})
 
 
 def build_parser() -> argparse.ArgumentParser:
