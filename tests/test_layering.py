@@ -137,8 +137,6 @@ REPO = Path(rmnet_sdk.__file__).resolve().parents[1]
 #: Runtime modules allowed to import the toolchain, each with why; the list only shrinks. An entry
 #: whose module no longer imports the toolchain fails the test below, so it cannot go stale.
 RUNTIME_TOOLCHAIN_ALLOWLIST: dict[str, str] = {
-    # given an .onnx, _engine_for_onnx builds and caches the engine with rmnet_sdk.export
-    "rmnet_sdk/backends/tensorrt.py": "builds an engine from an .onnx (_engine_for_onnx)",
     # rmnet bench's optional TF-Keras rows rebuild the generator of an .onnx with the training
     # code (builder + fine-tuning importer); the rows are skipped where TensorFlow is missing
     "rmnet_sdk/bench/tf_reference.py": "TF-Keras reference rows of rmnet bench",
