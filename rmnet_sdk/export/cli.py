@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..contract.cache_key import FLAVOURS
+from ..contract.precision import DEFAULT_ENGINE_PRECISION, ENGINE_PRECISIONS
 from ..errors import (
     BackendUnavailableError,
     InvalidInputError,
@@ -124,9 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="compute capabilities to build for ahead of time with TensorRT-RTX, e.g. "
                          f"sm86,sm89 (known: {', '.join(RTX_TARGETS)}; no sm87/sm90). Default: "
                          "the local GPU. Full TensorRT only builds for the local GPU")
-    tx.add_argument("--flavour", choices=("auto", "tensorrt", "tensorrt-rtx"), default="auto",
+    tx.add_argument("--flavour", choices=("auto", *FLAVOURS), default="auto",
                     help="TensorRT flavour (default auto: full TensorRT if installed, else RTX)")
-    tx.add_argument("--precision", choices=("fp16", "fp32"), default="fp16",
+    tx.add_argument("--precision", choices=ENGINE_PRECISIONS, default=DEFAULT_ENGINE_PRECISION,
                     help="engine precision (default fp16: built from the fp16 ONNX, which is "
                          "converted and gated first when not given)")
     tx.add_argument("--opt-level", type=int, default=3, metavar="0-5",

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..contract.cache_key import FLAVOURS, HW_COMPAT_LEVELS, normalize_target, target_to_cc
 from ..contract.metadata import read_onnx_metadata
-from ..contract.precision import onnx_precision
+from ..contract.precision import ENGINE_PRECISIONS, onnx_precision
 from ..contract.profiles import Profile
 from ..contract.sidecar import RuntimeExpectation, engine_problems, make_sidecar, sidecar_path
 from ..engines.onnx_source import read_onnx_source
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flavour", choices=FLAVOURS, default="tensorrt")
     p.add_argument("--hardware-compatibility", choices=HW_COMPAT_LEVELS, default="none",
                    help="the level the engine was built with (trtexec --hardwareCompatibilityLevel)")
-    p.add_argument("--precision", choices=("fp16", "fp32"),
+    p.add_argument("--precision", choices=ENGINE_PRECISIONS,
                    help="default: the ONNX's (strongly typed engines take it from the types)")
     p.add_argument("--force", action="store_true", help="replace an existing sidecar")
     return p

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..contract.precision import ONNX_PRECISIONS, check_precision
 from ..errors import ModelNotFoundError
 
 MODELS_DIR = Path(__file__).resolve().parent
@@ -16,17 +17,13 @@ DEFAULT_FP32 = "rmnet_default.onnx"
 DEFAULT_FP16 = "rmnet_default_fp16.onnx"
 DEFAULT_INT8 = "rmnet_default_int8.onnx"
 #: the bundled model's files by precision (all made by ``rmnet-export`` from one checkpoint)
-BUNDLED = {"fp32": DEFAULT_FP32, "fp16": DEFAULT_FP16, "int8": DEFAULT_INT8}
+BUNDLED = dict(zip(ONNX_PRECISIONS, (DEFAULT_FP32, DEFAULT_FP16, DEFAULT_INT8), strict=True))
 PRECISIONS = ("auto", *BUNDLED)
 
 
 def bundled_model(precision: str = "fp32") -> Path:
     """Path of the bundled default model in ``precision`` (fp32, fp16 or int8)."""
-    if precision not in BUNDLED:
-        from ..errors import InvalidInputError
-
-        raise InvalidInputError(f"precision must be one of {', '.join(BUNDLED)}, got {precision!r}")
-    name = BUNDLED[precision]
+    name = BUNDLED[check_precision(precision, ONNX_PRECISIONS)]
     path = MODELS_DIR / name
     if not path.is_file():
         raise ModelNotFoundError(
