@@ -3,7 +3,8 @@
     python benchmarks/bench.py --model model.onnx --keras model.keras --int8 model_int8.onnx \\
         -o benchmarks/results/<machine>            # same options as `rmnet bench`
 
-See rmnet_sdk/bench.py for the method; benchmarks/README.md for the committed results.
+See rmnet_sdk/bench/ (its __init__ docstring) for the method; benchmarks/README.md for the
+committed results.
 """
 
 from __future__ import annotations
