@@ -3,7 +3,7 @@
 //!
 //! TensorRT runs a shape only inside one profile's [min, max]. A batch larger than a profile, or
 //! smaller than its minimum N, must go in chunks, each with a profile that accepts it. The rule is
-//! the Python backend's (rmnet_sdk.backends.tensorrt.plan_batches): per chunk, the profile that takes
+//! the Python one (rmnet_sdk.contract.profiles.plan_batches): per chunk, the profile that takes
 //! the most items, then the one whose opt is closest, then the lowest index. Free of CUDA and TensorRT,
 //! so it is tested on any machine.
 #pragma once

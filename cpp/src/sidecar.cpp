@@ -2,13 +2,17 @@
 #include "sidecar.hpp"
 
 #include "json.hpp"
+#include "json_schema.hpp"
 #include "sha256.hpp"
+#include "sidecar_schema.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -122,7 +126,107 @@ bool isJetson(int32_t cc)
     return cc == 72 || cc == 87 || cc == 101 || cc == 110;
 }
 
+//! The checked-in sidecar schema (rmnet_sdk/contract/engine_sidecar.schema.json, embedded at build
+//! time), compiled on first use. A schema this validator cannot enforce throws Error(kINTERNAL) here.
+JsonSchema const& sidecarSchema()
+{
+    static JsonSchema const schema = [] {
+        try
+        {
+            return JsonSchema(parseJson(kSIDECAR_SCHEMA));
+        }
+        catch (Error const&)
+        {
+            throw;
+        }
+        catch (std::runtime_error const& e)
+        {
+            throw Error(Status::kINTERNAL, std::string("the embedded sidecar schema is not JSON: ") + e.what());
+        }
+    }();
+    return schema;
+}
+
+//! The engine's bytes against the sidecar's engine_bytes/engine_sha256 (at most one problem).
+void addIntegrityProblems(
+    JsonValue const& doc, void const* engine, size_t engineBytes, std::vector<SidecarProblem>& problems)
+{
+    // Checked on every path: a replaced engine next to an old sidecar would otherwise load as the old model.
+    JsonValue const* sha = doc.find("engine_sha256");
+    JsonValue const* bytes = doc.find("engine_bytes");
+    if (sha == nullptr || bytes == nullptr || sha->type != JsonValue::Type::kSTRING
+        || bytes->type != JsonValue::Type::kNUMBER)
+    {
+        problems.push_back({"integrity",
+            "sidecar has no engine_sha256/engine_bytes to check the engine against (write them with "
+            "rmnet-sidecar ENGINE --onnx MODEL.onnx)"});
+    }
+    else if (bytes->number != static_cast<double>(engineBytes))
+    {
+        char said[32];
+        std::snprintf(said, sizeof(said), "%.0f", bytes->number);
+        problems.push_back({"integrity",
+            "engine is " + std::to_string(engineBytes) + " bytes, the sidecar says " + said
+                + " (truncated or replaced file)"});
+    }
+    else if (lower(sha->string) != sha256Hex(engine, engineBytes))
+    {
+        problems.push_back({"integrity", "engine sha256 differs from the sidecar's (corrupt or replaced file)"});
+    }
+}
+
+//! One (N, H, W) of a profile: three integers from 1 to INT32_MAX.
+bool readShape(JsonValue const* v, int32_t out[3])
+{
+    if (v == nullptr || v->type != JsonValue::Type::kARRAY || v->array.size() != 3)
+    {
+        return false;
+    }
+    for (size_t i = 0; i < 3; ++i)
+    {
+        JsonValue const& item = v->array[i];
+        if (item.type != JsonValue::Type::kNUMBER || std::floor(item.number) != item.number || item.number < 1.0
+            || item.number > static_cast<double>(std::numeric_limits<int32_t>::max()))
+        {
+            return false;
+        }
+        out[i] = static_cast<int32_t>(item.number);
+    }
+    return true;
+}
+
 } // namespace
+
+std::vector<ProfileRange> sidecarProfiles(JsonValue const& sidecar)
+{
+    JsonValue const* profiles = sidecar.find("profiles");
+    if (profiles == nullptr || profiles->type != JsonValue::Type::kARRAY || profiles->array.empty())
+    {
+        throw Error(Status::kINVALID_ARGUMENT, "sidecar profiles is empty or not a list");
+    }
+    std::vector<ProfileRange> out;
+    for (size_t i = 0; i < profiles->array.size(); ++i)
+    {
+        JsonValue const& p = profiles->array[i];
+        ProfileRange r;
+        if (!readShape(p.find("min"), r.min) || !readShape(p.find("opt"), r.opt) || !readShape(p.find("max"), r.max))
+        {
+            throw Error(Status::kINVALID_ARGUMENT,
+                "sidecar profile " + std::to_string(i) + " is not {\"min\", \"opt\", \"max\"}, each (N, H, W) with "
+                "positive integers");
+        }
+        for (int axis = 0; axis < 3; ++axis)
+        {
+            if (!(r.min[axis] <= r.opt[axis] && r.opt[axis] <= r.max[axis]))
+            {
+                throw Error(Status::kINVALID_ARGUMENT,
+                    "sidecar profile " + std::to_string(i) + ": " + "NHW"[axis] + " needs min <= opt <= max");
+            }
+        }
+        out.push_back(r);
+    }
+    return out;
+}
 
 std::vector<SidecarProblem> sidecarProblems(
     std::string const& json, void const* engine, size_t engineBytes, SidecarExpectation const& expect)
@@ -141,34 +245,16 @@ std::vector<SidecarProblem> sidecarProblems(
         return {{"malformed", "sidecar is not a JSON object"}};
     }
     std::vector<SidecarProblem> problems;
-    for (char const* key : {"onnx_sha256", "trt_version", "compute_capability", "precision", "profiles"})
+    for (SchemaViolation const& v : sidecarSchema().validate(doc))
     {
-        if (doc.find(key) == nullptr)
-        {
-            problems.push_back({"malformed", std::string("sidecar lacks \"") + key + "\""});
-        }
+        problems.push_back({"malformed", "sidecar " + (v.path.empty() ? std::string("(root)") : v.path) + ": " + v.message});
     }
-
-    // Integrity first: a replaced engine next to an old sidecar would otherwise load as the old model.
-    JsonValue const* sha = doc.find("engine_sha256");
-    JsonValue const* bytes = doc.find("engine_bytes");
-    if (sha == nullptr || bytes == nullptr || sha->type != JsonValue::Type::kSTRING
-        || bytes->type != JsonValue::Type::kNUMBER)
+    if (!problems.empty()) // the semantic rules below assume the schema's types
     {
-        problems.push_back({"integrity",
-            "sidecar has no engine_sha256/engine_bytes to check the engine against (write them with "
-            "rmnet-sidecar ENGINE --onnx MODEL.onnx)"});
+        addIntegrityProblems(doc, engine, engineBytes, problems);
+        return problems;
     }
-    else if (bytes->number != static_cast<double>(engineBytes))
-    {
-        problems.push_back({"integrity",
-            "engine is " + std::to_string(engineBytes) + " bytes, the sidecar says "
-                + std::to_string(static_cast<long long>(bytes->number)) + " (truncated or replaced file)"});
-    }
-    else if (lower(sha->string) != sha256Hex(engine, engineBytes))
-    {
-        problems.push_back({"integrity", "engine sha256 differs from the sidecar's (corrupt or replaced file)"});
-    }
+    addIntegrityProblems(doc, engine, engineBytes, problems);
 
     std::string flavour = "tensorrt";
     if (JsonValue const* v = doc.find("flavour"))
@@ -279,14 +365,13 @@ std::vector<SidecarProblem> sidecarProblems(
             }
         }
     }
-    if (JsonValue const* v = doc.find("profiles"))
+    try
     {
-        bool const empty = (v->type == JsonValue::Type::kARRAY && v->array.empty())
-            || (v->type == JsonValue::Type::kOBJECT && v->object.empty());
-        if (empty || (v->type != JsonValue::Type::kARRAY && v->type != JsonValue::Type::kOBJECT))
-        {
-            problems.push_back({"malformed", "profiles is empty or not a list"});
-        }
+        sidecarProfiles(doc);
+    }
+    catch (Error const& e)
+    {
+        problems.push_back({"malformed", e.what()});
     }
     return problems;
 }
