@@ -3,6 +3,7 @@
 #include "rmnet/inpainter.hpp"
 
 #include "backend.hpp"
+#include "contract.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -103,11 +104,6 @@ Job makeJob(ImageView image, MaskView mask, ImageView out)
     return Job{image, mask, out, 0, 0};
 }
 
-int32_t roundUp16(int32_t v)
-{
-    return static_cast<int32_t>((static_cast<int64_t>(v) + 15) / 16 * 16);
-}
-
 bool hasSuffix(std::string const& s, char const* suffix)
 {
     std::string const t(suffix);
@@ -132,7 +128,7 @@ Options resolveOptions(Options o)
     {
         throw Error(Status::kINVALID_ARGUMENT, "options: unknown precision");
     }
-    if (o.modelSize <= 0 || o.modelSize % 16 != 0 || o.modelSize > kMAX_MODEL_SIZE)
+    if (o.modelSize <= 0 || o.modelSize % detail::contract::kSIZE_MULTIPLE != 0 || o.modelSize > kMAX_MODEL_SIZE)
     {
         throw Error(Status::kINVALID_ARGUMENT,
             "options: modelSize must be a multiple of 16 from 16 to " + std::to_string(kMAX_MODEL_SIZE) + ", got "
@@ -247,8 +243,8 @@ struct Inpainter::Impl
         }
         job.regionH = job.image.height;
         job.regionW = job.image.width;
-        modelH = roundUp16(job.image.height);
-        modelW = roundUp16(job.image.width);
+        modelH = detail::contract::roundUpToMultiple(job.image.height);
+        modelW = detail::contract::roundUpToMultiple(job.image.width);
         if (modelH > kMAX_MODEL_SIZE || modelW > kMAX_MODEL_SIZE)
         {
             throw Error(Status::kINVALID_ARGUMENT,

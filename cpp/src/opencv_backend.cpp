@@ -5,6 +5,8 @@
 //! (every version tried fails on FLOAT16 tensors), so fp32 is the only precision accepted here.
 #include "backend.hpp"
 
+#include "contract.hpp"
+
 #include "cpu_twins.h"
 
 #include <opencv2/core.hpp>
@@ -45,7 +47,7 @@ public:
         {
             throw Error(Status::kMODEL_INVALID, "OpenCV DNN read an empty network from " + options.modelPath);
         }
-        if (mNet.getLayerId("prediction") < 0)
+        if (mNet.getLayerId(contract::kPREDICTION_TENSOR) < 0)
         {
             std::string outputs;
             for (auto const& name : mNet.getUnconnectedOutLayersNames())
@@ -176,8 +178,8 @@ private:
     {
         try
         {
-            mNet.setInput(image, "image");
-            mNet.setInput(mask, "mask");
+            mNet.setInput(image, contract::kIMAGE_TENSOR);
+            mNet.setInput(mask, contract::kMASK_TENSOR);
         }
         catch (cv::Exception const& e)
         {
@@ -186,7 +188,7 @@ private:
         }
         try
         {
-            return mNet.forward("prediction").clone(); // clone: forward() returns a net-owned buffer
+            return mNet.forward(contract::kPREDICTION_TENSOR).clone(); // clone: forward() returns a net-owned buffer
         }
         catch (cv::Exception const& e)
         {

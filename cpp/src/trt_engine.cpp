@@ -1,6 +1,8 @@
 //! \file trt_engine.cpp
 #include "trt_engine.hpp"
 
+#include "contract.hpp"
+
 #include "rmnet/inpainter.hpp"
 
 #include <cstdio>
@@ -10,9 +12,9 @@ namespace rmnet {
 namespace detail {
 namespace {
 
-constexpr char const* kIMAGE = "image";
-constexpr char const* kMASK = "mask";
-constexpr char const* kPREDICTION = "prediction";
+using contract::kIMAGE_TENSOR;
+using contract::kMASK_TENSOR;
+using contract::kPREDICTION_TENSOR;
 
 bool toDType(nvinfer1::DataType t, kernels::DType& out)
 {
@@ -78,11 +80,11 @@ TrtEngine::TrtEngine(std::string const& path, std::vector<char> const& blob)
         return mEngine->getTensorIOMode(name) == mode && mEngine->getTensorShape(name).nbDims == 4;
     };
     kernels::DType maskType{};
-    bool const ok = isIO(kIMAGE, nvinfer1::TensorIOMode::kINPUT) && isIO(kMASK, nvinfer1::TensorIOMode::kINPUT)
-        && isIO(kPREDICTION, nvinfer1::TensorIOMode::kOUTPUT)
-        && toDType(mEngine->getTensorDataType(kIMAGE), mInputType)
-        && toDType(mEngine->getTensorDataType(kMASK), maskType) && maskType == mInputType
-        && toDType(mEngine->getTensorDataType(kPREDICTION), mOutputType);
+    bool const ok = isIO(kIMAGE_TENSOR, nvinfer1::TensorIOMode::kINPUT) && isIO(kMASK_TENSOR, nvinfer1::TensorIOMode::kINPUT)
+        && isIO(kPREDICTION_TENSOR, nvinfer1::TensorIOMode::kOUTPUT)
+        && toDType(mEngine->getTensorDataType(kIMAGE_TENSOR), mInputType)
+        && toDType(mEngine->getTensorDataType(kMASK_TENSOR), maskType) && maskType == mInputType
+        && toDType(mEngine->getTensorDataType(kPREDICTION_TENSOR), mOutputType);
     if (!ok)
     {
         throw Error(Status::kMODEL_INVALID,
@@ -96,9 +98,9 @@ TrtEngine::TrtEngine(std::string const& path, std::vector<char> const& blob)
     }
     for (int32_t p = 0; p < mEngine->getNbOptimizationProfiles(); ++p)
     {
-        nvinfer1::Dims const d[3] = {mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMIN),
-            mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kOPT),
-            mEngine->getProfileShape(kIMAGE, p, nvinfer1::OptProfileSelector::kMAX)};
+        nvinfer1::Dims const d[3] = {mEngine->getProfileShape(kIMAGE_TENSOR, p, nvinfer1::OptProfileSelector::kMIN),
+            mEngine->getProfileShape(kIMAGE_TENSOR, p, nvinfer1::OptProfileSelector::kOPT),
+            mEngine->getProfileShape(kIMAGE_TENSOR, p, nvinfer1::OptProfileSelector::kMAX)};
         ProfileRange r;
         int32_t* const out[3] = {r.min, r.opt, r.max};
         for (int32_t k = 0; k < 3; ++k)
@@ -131,9 +133,9 @@ void TrtEngine::setShape(int32_t n, int32_t h, int32_t w, int32_t profile, cudaS
         mProfile = profile;
         setAddresses(mAddresses[0], mAddresses[1], mAddresses[2]);
     }
-    bool const ok = mContext->setInputShape(kIMAGE, nvinfer1::Dims4{n, 3, h, w})
-        && mContext->setInputShape(kMASK, nvinfer1::Dims4{n, 1, h, w});
-    nvinfer1::Dims const out = mContext->getTensorShape(kPREDICTION);
+    bool const ok = mContext->setInputShape(kIMAGE_TENSOR, nvinfer1::Dims4{n, contract::kIMAGE_CHANNELS, h, w})
+        && mContext->setInputShape(kMASK_TENSOR, nvinfer1::Dims4{n, contract::kMASK_CHANNELS, h, w});
+    nvinfer1::Dims const out = mContext->getTensorShape(kPREDICTION_TENSOR);
     if (!ok || out.nbDims != 4 || out.d[0] != n || out.d[1] != 3 || out.d[2] != h || out.d[3] != w)
     {
         throw Error(Status::kMODEL_INVALID,
@@ -148,8 +150,8 @@ void TrtEngine::setAddresses(void* image, void* mask, void* prediction)
     mAddresses[0] = image;
     mAddresses[1] = mask;
     mAddresses[2] = prediction;
-    if (!mContext->setTensorAddress(kIMAGE, image) || !mContext->setTensorAddress(kMASK, mask)
-        || !mContext->setTensorAddress(kPREDICTION, prediction))
+    if (!mContext->setTensorAddress(kIMAGE_TENSOR, image) || !mContext->setTensorAddress(kMASK_TENSOR, mask)
+        || !mContext->setTensorAddress(kPREDICTION_TENSOR, prediction))
     {
         throw Error(Status::kINFERENCE_FAILED, "TensorRT: setTensorAddress failed: " + mLogger.lastError());
     }
