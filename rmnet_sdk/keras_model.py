@@ -14,8 +14,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .contract.metadata import KERAS_MEMBER, ModelMetadata
 from .errors import ModelError, ModelNotFoundError
-from .metadata import KERAS_MEMBER, ModelMetadata
 
 
 def read_keras_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
