@@ -27,22 +27,19 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return pa.resolve() == pb.resolve()
 
 
-def repo_root() -> Path:
-    """The checkout holding this package (``rmnet_sdk/..``)."""
-    return Path(__file__).resolve().parents[2]
+#: Environment variable naming the photo folder that export gates and calibration read when no
+#: folder is passed.
+PHOTOS_ENV = "RMNET_PHOTOS_DIR"
 
 
 def default_photos_dir() -> Path | None:
-    """The photo corpus used by the fp16 gate, or None when there is none.
+    """The photo folder named by ``$RMNET_PHOTOS_DIR``, or None when it is unset.
 
-    ``$RMNET_PHOTOS_DIR`` when set, else ``../shared/data/photos`` relative to the repository root
-    (where CI and the dev machines keep it).
+    Where the photos live is the caller's configuration (a CLI flag, this variable); the library
+    never guesses a folder from where it is installed.
     """
-    env = os.environ.get("RMNET_PHOTOS_DIR")
-    if env:
-        return Path(env)
-    candidate = repo_root().parent / "shared" / "data" / "photos"
-    return candidate if candidate.is_dir() else None
+    env = os.environ.get(PHOTOS_ENV)
+    return Path(env) if env else None
 
 
 def progress_iter(items: Iterable[T], *, desc: str, total: int | None = None,

@@ -49,7 +49,7 @@ EPILOG = """\
 examples:
   rmnet-export generator.keras --onnx rmnet.onnx
   rmnet-export generator.keras --onnx rmnet.onnx --fp16 rmnet_fp16.onnx
-  rmnet-export rmnet.onnx --int8 rmnet_int8.onnx
+  rmnet-export rmnet.onnx --int8 rmnet_int8.onnx --photos photos/
   rmnet-export rmnet.onnx --fp16 rmnet_fp16.onnx --engine rmnet.engine \\
       --profile 1x256x256:1x256x256:4x1024x1024 --target sm86,sm89,sm120
   rmnet-export rmnet.onnx --engine model.plan --flavour tensorrt --triton-repo triton_models/
@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--fp16-io", action="store_true",
                     help="make the fp16 model's inputs/outputs fp16 too (default: fp32 IO)")
     fx.add_argument("--photos", type=Path, metavar="DIR",
-                    help="photos for the fp16 gate (default: $RMNET_PHOTOS_DIR, else "
-                         "../shared/data/photos beside the checkout, else synthetic images; "
-                         "'synthetic' forces those)")
+                    help="photos for the fp16 gate and the INT8 calibration (default: "
+                         "$RMNET_PHOTOS_DIR; without either, the fp16 gate uses synthetic "
+                         "images and --int8 stops; 'synthetic' forces synthetic gate images)")
     fx.add_argument("--num-photos", type=int, default=DEFAULT_N_PHOTOS, metavar="N",
                     help=f"how many photos the fp16 gate uses (default {DEFAULT_N_PHOTOS})")
     fx.add_argument("--gate-size", type=int, metavar="PX",

@@ -345,10 +345,9 @@ def convert_fp16(source: str | os.PathLike[str] | onnx.ModelProto,
     """Convert a fp32 R-MNet ONNX to fp16, run the gates, write ``output`` atomically.
 
     ``keep_io_types=True`` keeps fp32 IO (casts inside the graph), ``False`` makes the IO fp16
-    too. ``photos_dir`` defaults to :func:`default_photos_dir` (``$RMNET_PHOTOS_DIR`` or
-    ``../shared/data/photos`` beside the checkout), else synthetic images; ``"synthetic"`` asks
-    for the synthetic images explicitly (a quick check, not a meaningful gate). ``resolution``
-    defaults to the model's metadata. With ``output=None`` nothing is written.
+    too. ``photos_dir`` defaults to :func:`default_photos_dir` (``$RMNET_PHOTOS_DIR``), else
+    synthetic images; ``"synthetic"`` asks for the synthetic images explicitly (a quick check,
+    not a meaningful gate). ``resolution`` defaults to the model's metadata. With ``output=None`` nothing is written.
     """
     t0 = time.perf_counter()
     if output is not None:

@@ -44,7 +44,7 @@ def split_photos(paths: Sequence[Path], dev_every: int = DEV_EVERY) -> tuple[lis
 
 
 def photo_split(folder: str | os.PathLike[str] | None = None) -> tuple[list[Path], list[Path]]:
-    """The calibration and dev images of ``folder`` (default: the shared photo corpus)."""
+    """The calibration and dev images of ``folder`` (default: ``$RMNET_PHOTOS_DIR``)."""
     from ..imaging import list_images
     from ._common import default_photos_dir
 
