@@ -1,11 +1,11 @@
 """INT8 variants of an fp32 ONNX model: quantise, time (256² b1, interleaved) and gate quality.
 
-    python benchmarks/int8.py --model model.onnx -o runs/int8 [--pause-pid PID] [--variants ...]
+    python benchmarks/int8.py --model model.onnx -o runs/int8 [--photos DIR] [--pause-pid PID] [--variants ...]
 
 For every variant of :class:`rmnet_sdk.export.quantize.QuantOptions` named below, the model is
-quantised (calibration split of the photo corpus), timed against the fp32 model with ONNX
-Runtime (model-only, interleaved rounds, medians), optionally profiled per op type
-(``enable_profiling``), and gated: hole-PSNR drop vs fp32 on the dev split must be <= 0.3 dB in
+quantised (calibration split of --photos: default $RMNET_PHOTOS_DIR, else the development
+corpus ../shared/data/photos), timed against the fp32 model with ONNX Runtime (model-only,
+interleaved rounds, medians), optionally profiled per op type (``enable_profiling``), and gated: hole-PSNR drop vs fp32 on the dev split must be <= 0.3 dB in
 every hole-ratio bucket. Writes ``int8.json`` and ``int8.md`` into the output folder.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rmnet_sdk.bench import PausedProcess, make_inputs, summarize  # noqa: E402
 from rmnet_sdk.export.quantize import QuantOptions, quality_gates, quantize_int8  # noqa: E402
+
+#: The development photo corpus beside the checkout (read there, never copied in).
+PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 
 VARIANTS = {
     # default (QuantOptions()): QDQ, u8 activations, s8 per-channel weights, MinMax calibration,
@@ -73,6 +77,8 @@ def main() -> int:
     p.add_argument("--model", required=True, help="fp32 .onnx")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--photos", default=os.environ.get("RMNET_PHOTOS_DIR") or str(PHOTOS),
+                   help="calibration and gate photos (default: $RMNET_PHOTOS_DIR, else %(default)s)")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--per-round", type=int, default=3)
@@ -93,7 +99,7 @@ def main() -> int:
         path = out / f"{fp32.stem}-{n}.onnx"
         if not path.exists():
             t = time.perf_counter()
-            quantize_int8(fp32, path, options=VARIANTS[n])
+            quantize_int8(fp32, path, options=VARIANTS[n], photos=args.photos)
             print(f"quantised {n} in {time.perf_counter() - t:.0f} s", flush=True)
         paths[n] = path
     d = make_inputs((args.size, args.size), 1, seed=0)
@@ -123,8 +129,8 @@ def main() -> int:
     if not args.no_gate:
         gated = args.gate.split(",") if args.gate else names
         t = time.perf_counter()
-        gates = quality_gates(fp32, {n: paths[n] for n in gated}, max_images=args.gate_images,
-                              threads=args.threads)
+        gates = quality_gates(fp32, {n: paths[n] for n in gated}, photos=args.photos,
+                              max_images=args.gate_images, threads=args.threads)
         for n, g in gates.items():
             result["gate"][n] = {k: v for k, v in g.to_dict().items() if k != "table"}
             print(f"gate {n}: max drop {g.max_drop:+.3f} dB -> {'PASS' if g.passed else 'FAIL'}",

@@ -1,17 +1,19 @@
 """Build the benchmark models (fixed widths, for latency matrices) into runs/bench-models/ (git-ignored).
 
-    python benchmarks/make_models.py [--checkpoint runs/<run>/checkpoints/ckpt-N.npz]
+    python benchmarks/make_models.py [--checkpoint runs/<run>/checkpoints/ckpt-N.npz] [--photos DIR]
 
 - gf64.keras/.onnx: untrained paper-width generator (gf=64, no mask channel);
 - gf32mc-step800.keras/.onnx: the shipped recipe (gf=32, mask channel) with the generator weights
   of a training checkpoint (untrained when no checkpoint is given) -- speed does not depend on
   the weights, the INT8 quality gate does;
-- *-int8.onnx: INT8 (rmnet_sdk.export.quantize defaults) of both.
+- *-int8.onnx: INT8 (rmnet_sdk.export.quantize defaults) of both, calibrated on --photos
+  (default: $RMNET_PHOTOS_DIR, else the development corpus ../shared/data/photos).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,11 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+#: The development photo corpus beside the checkout (read there, never copied in).
+PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", help="training checkpoint (.npz) for the gf=32 model")
     p.add_argument("-o", "--output", default="runs/bench-models")
+    p.add_argument("--photos", default=os.environ.get("RMNET_PHOTOS_DIR") or str(PHOTOS),
+                   help="INT8 calibration photos (default: $RMNET_PHOTOS_DIR, else %(default)s)")
     args = p.parse_args()
     from rmnet_sdk.export import export_onnx
     from rmnet_sdk.export.quantize import quantize_int8
@@ -48,7 +55,7 @@ def main() -> int:
         path = save_generator(g, out / f"{name}.keras",
                               ModelMetadata(name=name, gf=gf, mask_channel=mc, training_steps=steps))
         export_onnx(str(path), out / f"{name}.onnx")
-        quantize_int8(out / f"{name}.onnx", out / f"{name}-int8.onnx")
+        quantize_int8(out / f"{name}.onnx", out / f"{name}-int8.onnx", photos=args.photos)
         print(f"wrote {out}/{name}.keras, .onnx, -int8.onnx", flush=True)
     return 0
 
