@@ -104,3 +104,16 @@ def test_target_is_half_a_decibel_over_ns_from_a_tenth_up_and_ssim_at_least_ns()
     assert not bundle.target_met(_ev(short, ns, {}))
     low_ssim = {**ok, "0.10-0.20": (18.6, 0.49)}
     assert not bundle.target_met(_ev(low_ssim, ns, {}))
+
+
+@pytest.mark.parametrize("given", [[], ["--models-dir", "m"], ["--docs-dir", "d"]])
+def test_install_writes_only_where_it_is_told(tmp_path: Path, given: list[str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``--install`` without both destinations stops before any work (and before any write):
+    the bundle step never picks a folder in the checkout or the installed package by itself."""
+    with pytest.raises(SystemExit) as exc:
+        bundle.main(["--run-dir", str(tmp_path / "run"), "--version", "9", "--install",
+                     "--stage", str(tmp_path / "stage"), *given])
+    assert exc.value.code == 2
+    assert "--models-dir DIR" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

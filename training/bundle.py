@@ -1,6 +1,7 @@
 """Make the bundled default model from a training run: export, gate, evaluate, write the card.
 
-    python -m rmnet_sdk.training.bundle --run-dir runs/bundled-v1 --version 0.2 [--install]
+    python -m rmnet_sdk.training.bundle --run-dir runs/bundled-v1 --version 0.2 \
+        [--install --models-dir rmnet_sdk/models --docs-dir docs]
 
 One command so the shipped files, their numbers and the model card can never drift apart:
 
@@ -14,8 +15,9 @@ One command so the shipped files, their numbers and the model card can never dri
    plus the labelled example grid (thin scratches, text, large holes);
 4. the training curves (``rmnet_sdk.training.report``) and ``MODEL_CARD.md`` rendered from
    ``docs/model/MODEL_CARD.template.md`` with every number filled in from steps 1-3;
-5. with ``--install``: the three ONNX files and the card copied into ``--models-dir``
-   (atomically), only when the model improved: its paired test hole-PSNR gain over the previous
+5. with ``--install``: the three ONNX files, the card and ``bundle.json`` copied into
+   ``--models-dir``, the evaluation and training curves into ``--docs-dir`` (both required: the
+   step writes only where it is told; atomically), only when the model improved: its paired test hole-PSNR gain over the previous
    model has an interval above 0 and it is not worse than the prefill alone (interval reaching 0),
    unless ``--allow-worse``.
 
@@ -250,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split-file", type=Path, default=None,
                    help="split JSON with train/validation/test lists (default: the run's)")
     p.add_argument("--previous", type=Path, default=None,
-                   help="the model to beat (default: the installed fp32 model, if any)")
+                   help="the model to beat (default: the fp32 model in --models-dir, else the "
+                        "bundled one of the installed package)")
     p.add_argument("--masks-per-bucket", type=int, default=2,
                    help="generated masks per test photo and hole-ratio bucket")
     p.add_argument("--test-limit", type=int, default=None,
@@ -259,23 +262,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage", type=Path, default=Path("runs/bundle"),
                    help="working folder (git-ignored)")
     p.add_argument("--models-dir", type=Path, default=None,
-                   help="where --install writes the models, card and bundle.json (default: "
-                        "this checkout's rmnet_sdk/models/)")
+                   help="where --install writes the models, card and bundle.json (required with "
+                        "--install; rmnet_sdk/models replaces a checkout's bundled model)")
+    p.add_argument("--docs-dir", type=Path, default=None,
+                   help="where --install writes the evaluation (DIR/model/eval) and training "
+                        "curves (DIR/training) (required with --install; e.g. docs)")
     p.add_argument("--install", action="store_true",
                    help="copy the models, card and bundle.json into --models-dir, and the "
-                        "evaluation and training curves into docs/model/ and docs/training/")
+                        "evaluation and training curves into --docs-dir")
     p.add_argument("--allow-worse", action="store_true",
                    help="install even if the model does not beat the previous one")
     args = p.parse_args(argv)
     if args.install and args.test_limit:
         p.error("--install evaluates on the whole test split: drop --test-limit")
+    if args.install and (args.models_dir is None or args.docs_dir is None):
+        p.error("--install writes only where it is told: give --models-dir DIR (the models, "
+                "card and bundle.json; rmnet_sdk/models for this checkout) and --docs-dir DIR "
+                "(evaluation and training curves; docs for this checkout)")
 
     from .._fileio import atomic_write_bytes
     from ..models import BUNDLED, MODELS_DIR
     from .report import main as report_main
 
     t0 = time.time()
-    models_dir = args.models_dir or MODELS_DIR
+    models_dir = args.models_dir or MODELS_DIR  # read (previous model, lineage); written: --install
     config = json.loads((args.run_dir / "config.json").read_text())
     photos = args.photos or Path(config["data_dir"])
     split_file = args.split_file or (Path(config["split_file"]) if config.get("split_file") else None)
@@ -384,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_bytes(models_dir / f.name, f.read_bytes())
         atomic_write_bytes(models_dir / "MODEL_CARD.md", card.encode())
         atomic_write_bytes(models_dir / "bundle.json", (stage / "bundle.json").read_bytes())
-        for sub, dest in (("eval", DOCS / "model" / "eval"), ("training", DOCS / "training")):
+        for sub, dest in (("eval", args.docs_dir / "model" / "eval"),
+                          ("training", args.docs_dir / "training")):
             dest.mkdir(parents=True, exist_ok=True)
             for f in sorted((stage / sub).iterdir()):
                 if f.is_file():
