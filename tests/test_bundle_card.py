@@ -117,3 +117,17 @@ def test_install_writes_only_where_it_is_told(tmp_path: Path, given: list[str],
     assert exc.value.code == 2
     assert "--models-dir DIR" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_card_tables_are_the_evaluation_renderer_s() -> None:
+    """The shipped card holds exactly the tables that ``rmnet_sdk.evaluation`` renders from the
+    shipped ``bundle.json`` (one table format, no second renderer in the bundle step)."""
+    from rmnet_sdk.models import MODELS_DIR
+
+    card = (MODELS_DIR / "MODEL_CARD.md").read_text()
+    tables = bundle.evaluation_tables(json.loads((MODELS_DIR / "bundle.json").read_text())["eval"])
+    assert set(tables) == {"eval_table", "delta_psnr", "delta_ssim"}
+    for name, table in tables.items():
+        assert table.count("\n") > 5, name
+        assert table in card, name
+    assert "| bucket | metric | rmnet | rmnet-int8 |" in tables["eval_table"]

@@ -57,19 +57,20 @@ def training_hours(log_path: Path | None, max_gap_s: float = 600.0) -> float | N
     return sum(gaps) / 3600.0
 
 
-def _table(result_table: dict[str, dict[str, dict[str, float]]], methods: list[str],
-           keys: tuple[str, ...] = ("psnr_hole", "ssim_hole", "mae_hole", "psnr", "ssim")) -> str:
-    """Markdown: one row per bucket and metric, one column per method, best in bold."""
-    buckets = list(next(iter(result_table.values())))
-    lines = ["| bucket | metric | " + " | ".join(methods) + " |",
-             "| --- | --- | " + " | ".join("---:" for _ in methods) + " |"]
-    for b in buckets:
-        for k in keys:
-            vals = [result_table[m][b][k] for m in methods]
-            best = min(vals) if k.startswith("mae") else max(vals)
-            cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in vals]
-            lines.append(f"| {b} | {k} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+#: The metrics of the card's evaluation table, in its row order.
+CARD_METRICS = ("psnr_hole", "ssim_hole", "mae_hole")
+
+
+def evaluation_tables(ev: dict[str, Any]) -> dict[str, str]:
+    """The card's evaluation tables (``eval_table``, ``delta_psnr``, ``delta_ssim``), rendered
+    by :class:`rmnet_sdk.evaluation.EvalResult` from the saved evaluation so the card and
+    ``rmnet eval`` show one format."""
+    from ..evaluation import EvalResult
+
+    result = EvalResult.from_dict(ev)
+    return {"eval_table": result.markdown(CARD_METRICS),
+            "delta_psnr": result.delta_markdown("psnr_hole"),
+            "delta_ssim": result.delta_markdown("ssim_hole")}
 
 
 def verdict(table: dict[str, dict[str, dict[str, float]]], model: str = "rmnet",
@@ -336,9 +337,6 @@ def main(argv: list[str] | None = None) -> int:
                         ("int8", f"worst hole-PSNR drop vs fp32 {gate['max_drop']:+.2f} dB on "
                                  f"{gate['images']} photos (limit {gate['limit']:g} dB)"))])
     v = bundle["verdict"]
-    from ..evaluation import EvalResult
-
-    result = EvalResult.from_dict(ev)
     cfg_keys = ("gf", "prefill", "mask_channel", "image_size", "batch_size", "crop",
                 "min_crop_fraction", "max_crop_fraction", "rot90", "hole_ratio", "mask_kinds",
                 "l1_hole_weight", "l1_valid_weight", "ssim_weight", "perceptual_weight",
@@ -357,9 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "split_counts": (f"{len(split['train'])} train, {len(split['validation'])} validation, "
                          f"{len(split['test'])} test"),
         "split_file": str(split_file),
-        "eval_table": result.markdown(("psnr_hole", "ssim_hole", "mae_hole")),
-        "delta_psnr": result.delta_markdown("psnr_hole"),
-        "delta_ssim": result.delta_markdown("ssim_hole"),
+        **evaluation_tables(ev),
         "verdict": ("beats OpenCV Navier-Stokes on hole-PSNR and hole-SSIM in every bucket from "
                     "0.1 up" if v["beats_baseline"] else
                     "does **not** beat OpenCV Navier-Stokes in every bucket from 0.1 up"),
