@@ -5,8 +5,9 @@
 For every variant of :class:`rmnet_sdk.export.quantize.QuantOptions` named below, the model is
 quantised (calibration split of --photos: default $RMNET_PHOTOS_DIR, else the development
 corpus ../shared/data/photos), timed against the fp32 model with ONNX Runtime (model-only,
-interleaved rounds, medians), optionally profiled per op type (``enable_profiling``), and gated: hole-PSNR drop vs fp32 on the dev split must be <= 0.3 dB in
-every hole-ratio bucket. Writes ``int8.json`` and ``int8.md`` into the output folder.
+interleaved rounds, medians), optionally profiled per op type (``enable_profiling``), and
+gated: hole-PSNR drop vs fp32 on the dev split must be <= 0.3 dB in every hole-ratio bucket.
+Writes ``int8.json`` and ``int8.md`` into the output folder.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
     python benchmarks/make_models.py [--checkpoint runs/<run>/checkpoints/ckpt-N.npz] [--photos DIR]
 
 - gf64.keras/.onnx: untrained paper-width generator (gf=64, no mask channel);
-- gf32mc-step800.keras/.onnx: the shipped recipe (gf=32, mask channel) with the generator weights
-  of a training checkpoint (untrained when no checkpoint is given) -- speed does not depend on
-  the weights, the INT8 quality gate does;
+- gf32mc-step800.keras/.onnx: the bundled model's width (gf=32, mask channel; no prefill) with
+  the generator weights of a training checkpoint (untrained when no checkpoint is given) --
+  speed does not depend on the weights, the INT8 quality gate does;
 - *-int8.onnx: INT8 (rmnet_sdk.export.quantize defaults) of both, calibrated on --photos
   (default: $RMNET_PHOTOS_DIR, else the development corpus ../shared/data/photos).
 """

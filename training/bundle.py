@@ -10,16 +10,16 @@ One command so the shipped files, their numbers and the model card can never dri
    (hole-PSNR gate) -- each written only after its gate passed;
 3. ``rmnet_sdk.evaluation`` on the run's held-out test split (the ``test`` list of its
    ``split_file``: whole source packages that training and checkpoint selection never read) at
-   256x256, two masks per photo and bucket (``--masks-per-bucket``): fp32 and INT8 against the previous bundled
-   model, the pyramid prefill alone, OpenCV Telea and Navier-Stokes, with bootstrap intervals,
-   plus the labelled example grid (thin scratches, text, large holes);
+   256x256, two masks per photo and bucket (``--masks-per-bucket``): fp32 and INT8 against the
+   previous bundled model, the pyramid prefill alone, OpenCV Telea and Navier-Stokes, with
+   bootstrap intervals, plus the labelled example grid (thin scratches, text, large holes);
 4. the training curves (``rmnet_sdk.training.report``) and ``MODEL_CARD.md`` rendered from
    ``docs/model/MODEL_CARD.template.md`` with every number filled in from steps 1-3;
 5. with ``--install``: the three ONNX files, the card and ``bundle.json`` copied into
    ``--models-dir``, the evaluation and training curves into ``--docs-dir`` (both required: the
-   step writes only where it is told; atomically), only when the model improved: its paired test hole-PSNR gain over the previous
-   model has an interval above 0 and it is not worse than the prefill alone (interval reaching 0),
-   unless ``--allow-worse``.
+   step writes only where it is told; atomically), only when the model improved: its paired
+   test hole-PSNR gain over the previous model has an interval above 0 and it is not worse than
+   the prefill alone (interval reaching 0), unless ``--allow-worse``.
 
 The INT8 calibration and the fp16/INT8 gates read only the split's train and validation photos.
 """

@@ -2,7 +2,7 @@
 
 They are defined in :mod:`rmnet_sdk.keras_layers`, next to the runtime code that loads saved
 generators (a ``.keras`` file must load without the training package); this module re-exports
-them so model builders and their tests import them from the training side as before.
+them for the model builders, which belong to training.
 """
 
 from __future__ import annotations
