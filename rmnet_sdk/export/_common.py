@@ -8,23 +8,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from .._fileio import sha256_bytes, sha256_file  # noqa: F401 (re-exported to the export modules)
+from .._fileio import same_file, sha256_bytes, sha256_file  # noqa: F401 (re-exported to the export modules)
 from ..contract.io import SIZE_MULTIPLE, check_spatial_size  # noqa: F401 (re-exported)
 
 log = logging.getLogger("rmnet_sdk.export")
 
 T = TypeVar("T")
-
-
-def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """True when ``a`` and ``b`` name the same file (or would, once created)."""
-    pa, pb = Path(a), Path(b)
-    try:
-        if pa.exists() and pb.exists():
-            return os.path.samefile(pa, pb)
-    except OSError:
-        pass
-    return pa.resolve() == pb.resolve()
 
 
 #: Environment variable naming the photo folder that export gates and calibration read when no

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from .._ort import create_session
 from ..errors import ExportError, InvalidInputError, ParityError
 from ._common import (
     check_spatial_size,
@@ -40,7 +41,6 @@ from ._common import (
     write_atomic,
 )
 from .onnx import (
-    _ort_session,
     check_io_contract,
     load_onnx,
     onnx_precision,
@@ -272,8 +272,8 @@ def fp16_gate(fp32: onnx.ModelProto, fp16: onnx.ModelProto, *,
     size = int(resolution or read_onnx_metadata(fp32).resolution or 256)
     images, holes, corpus = gate_images(photos_dir, n_photos, size)
     probe, owners = with_all_outputs(fp32)
-    s32 = _ort_session(probe.SerializeToString(), optimize=False)
-    s16 = _ort_session(fp16.SerializeToString())
+    s32 = create_session(probe.SerializeToString(), optimize=False, what="the fp32 model")
+    s16 = create_session(fp16.SerializeToString(), what="the fp16 model")
     in16 = {i.name: i.type for i in s16.get_inputs()}
     out_names = [o.name for o in s32.get_outputs()]
     act_max: dict[str, float] = dict.fromkeys(owners, 0.0)

@@ -41,7 +41,6 @@ from .onnx_io import (
 from .parity import (
     DEFAULT_PARITY_SIZES,
     DEFAULT_TOLERANCE,
-    _ort_session,  # noqa: F401 (the fp16 gate's session helper)
     check_parity,
     keras_io,
     parity_inputs,

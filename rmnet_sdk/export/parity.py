@@ -56,11 +56,6 @@ def parity_inputs(n: int, h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np
     return image.astype(np.float32), mask[:, None].astype(np.float32)
 
 
-def _ort_session(model: bytes | str | os.PathLike[str], *, optimize: bool = True,
-                 threads: int | None = None) -> Any:
-    return create_session(model, threads=threads, optimize=optimize, what="the model")
-
-
 def _run_ort(session: Any, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     types = {i.name: i.type for i in session.get_inputs()}
     dt = {k: np.float16 if v == "tensor(float16)" else np.float32 for k, v in types.items()}
@@ -95,7 +90,8 @@ def check_parity(keras_model: Any, onnx_model: bytes | str | os.PathLike[str], *
             raise InvalidInputError(f"batch size must be >= 1, got {n}")
     inputs, _ = keras_io(keras_model)
     order = ["image" if c == 3 else "mask" for _, c in inputs]
-    session = _ort_session(onnx_model if isinstance(onnx_model, bytes) else Path(onnx_model))
+    session = create_session(onnx_model if isinstance(onnx_model, bytes) else Path(onnx_model),
+                             what="the model")
     diffs: dict[str, float] = {}
     for i, (n, h, w) in enumerate(sizes):
         image, mask = parity_inputs(n, h, w, seed + i)

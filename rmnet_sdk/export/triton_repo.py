@@ -27,9 +27,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..contract.io import INPUT_CHANNELS as INPUTS
+from ..contract.io import OUTPUT
+from ..contract.io import check_onnx_io as check_io_contract
 from ..errors import InvalidInputError
 from ._common import log, write_atomic
-from .onnx import INPUTS, OUTPUT, check_io_contract, load_onnx
+from .onnx_io import load_onnx
 from .tensorrt import Profile, check_engine
 
 ONNX_MODEL = "rmnet_onnx"
