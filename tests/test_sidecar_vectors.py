@@ -30,7 +30,8 @@ VECTORS = sorted((ROOT / "tests" / "data" / "sidecar_vectors").glob("*.json"))
 CPP_VALIDATOR = ROOT / "cpp" / "src" / "json_schema.cpp"
 #: Assertions the C++ validator implements (cpp/src/json_schema.cpp, kVALIDATION_KEYWORDS) ...
 VALIDATION_KEYWORDS = {"type", "enum", "const", "pattern", "minimum", "maximum", "minItems",
-                       "maxItems", "minLength", "required", "properties", "items", "anyOf", "$ref"}
+                       "maxItems", "minLength", "maxLength", "required", "properties", "items",
+                       "anyOf", "$ref"}
 #: ... and what it reads past (kANNOTATION_KEYWORDS): annotations and the $defs container.
 ANNOTATION_KEYWORDS = {"$schema", "$id", "title", "description", "$defs"}
 

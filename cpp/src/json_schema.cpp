@@ -15,7 +15,7 @@ namespace {
 //! The assertions implemented by JsonSchema::check. tests/test_sidecar_vectors.py reads this list and
 //! holds the checked-in sidecar schema to it; extend both together with an implementation.
 char const* const kVALIDATION_KEYWORDS[] = {"type", "enum", "const", "pattern", "minimum", "maximum", "minItems",
-    "maxItems", "minLength", "required", "properties", "items", "anyOf", "$ref"};
+    "maxItems", "minLength", "maxLength", "required", "properties", "items", "anyOf", "$ref"};
 //! Keywords that assert nothing about an instance: annotations, and $defs (the targets of "$ref").
 char const* const kANNOTATION_KEYWORDS[] = {"$schema", "$id", "title", "description", "$defs"};
 char const* const kTYPE_NAMES[] = {"null", "boolean", "number", "integer", "string", "array", "object"};
@@ -212,7 +212,7 @@ void JsonSchema::compile(JsonValue const& schema, std::string const& where)
         {
             requireNumber(value, at, key.c_str(), false);
         }
-        else if (key == "minItems" || key == "maxItems" || key == "minLength")
+        else if (key == "minItems" || key == "maxItems" || key == "minLength" || key == "maxLength")
         {
             requireNumber(value, at, key.c_str(), true);
         }
@@ -372,6 +372,13 @@ void JsonSchema::check(JsonValue const& schema, JsonValue const& instance, std::
             if (instance.type == Type::kSTRING && static_cast<double>(codePoints(instance.string)) < value.number)
             {
                 fail(shortText(instance) + " is shorter than " + numberText(value.number) + " characters");
+            }
+        }
+        else if (key == "maxLength")
+        {
+            if (instance.type == Type::kSTRING && static_cast<double>(codePoints(instance.string)) > value.number)
+            {
+                fail(shortText(instance) + " is longer than " + numberText(value.number) + " characters");
             }
         }
         else if (key == "required")

@@ -4,7 +4,7 @@
 //! The sidecar schema (rmnet_sdk/contract/engine_sidecar.schema.json) is the one statement of what a
 //! sidecar looks like; Python validates against it with the jsonschema library, the C++ runtime with
 //! this, so that both refuse the same sidecars as malformed. Only these keywords are implemented:
-//! type, enum, const, pattern, minimum, maximum, minItems, maxItems, minLength, required, properties,
+//! type, enum, const, pattern, minimum, maximum, minItems, maxItems, minLength, maxLength, required, properties,
 //! items (one schema for every item), anyOf and $ref to "#/$defs/...", plus the annotations $schema,
 //! $id, title and description. Anything else in a schema is refused when the validator is built, so a
 //! schema edit that C++ does not understand fails loudly instead of passing unchecked.

@@ -134,6 +134,8 @@ def _cc_text(cc: int) -> str:
 def integrity_problems(sidecar: dict[str, Any], engine: bytes) -> list[Problem]:
     """The engine bytes against the sidecar's ``engine_bytes``/``engine_sha256`` (no GPU needed)."""
     size, sha = sidecar.get("engine_bytes"), sidecar.get("engine_sha256")
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)  # JSON has one number type: 67.0 is the integer 67 (as in C++)
     if not isinstance(sha, str) or not isinstance(size, int) or isinstance(size, bool):
         return [Problem("integrity", "sidecar has no engine_sha256/engine_bytes to check the engine "
                                      "against (write them with rmnet-sidecar ENGINE --onnx MODEL.onnx)")]

@@ -230,6 +230,9 @@ TEST(jsonSchemaKeywordsApplyToTheirOwnTypes)
     CHECK(!conforms(R"({"maxItems": 3})", "[1, 2, 3, 4]"));
     // minLength counts code points: "\u00e9\u00e9" is two characters in four UTF-8 bytes.
     CHECK(conforms(R"({"minLength": 2})", R"("\u00e9\u00e9")"));
+    CHECK(conforms(R"({"maxLength": 2})", R"("\u00e9\u00e9")"));
+    CHECK(!conforms(R"({"maxLength": 1})", R"("\u00e9\u00e9")"));
+    CHECK(conforms(R"({"maxLength": 1})", "12345"));
     CHECK(!conforms(R"({"minLength": 3})", R"("\u00e9\u00e9")"));
     CHECK(!conforms(R"({"minLength": 1})", R"("")"));
 }
