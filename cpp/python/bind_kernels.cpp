@@ -5,6 +5,7 @@
 //! the Inpainter uses the same code internally.
 #include "numpy_views.hpp"
 
+#include "backend.hpp"
 #include "cpu_twins.h"
 #include "gpu_ops.hpp"
 
@@ -51,21 +52,10 @@ std::pair<py::array, py::array> preprocess(py::handle image, py::handle mask, in
     py::dtype const npType(dtype);
     py::array outImage(npType, {py::ssize_t{1}, py::ssize_t{3}, py::ssize_t{outH}, py::ssize_t{outW}});
     py::array outMask(npType, {py::ssize_t{1}, py::ssize_t{1}, py::ssize_t{outH}, py::ssize_t{outW}});
-    kernels::PreprocessParams p{};
-    p.image = img.view.data;
-    p.imagePitch = img.view.pitch;
-    p.mask = msk.view.data;
-    p.maskPitch = msk.view.pitch;
-    p.srcH = img.view.height;
-    p.srcW = img.view.width;
-    p.dstH = outH;
-    p.dstW = outW;
-    p.regionH = region ? region->first : outH;
-    p.regionW = region ? region->second : outW;
-    p.bgr = bgr;
-    p.dtype = t;
-    p.outImage = outImage.mutable_data();
-    p.outMask = outMask.mutable_data();
+    // the runtime's own parameter mapping, so these parity tests cover what Inpainter runs
+    detail::Job const job{img.view, msk.view, ImageView{}, region ? region->first : outH, region ? region->second : outW};
+    kernels::PreprocessParams const p
+        = detail::preprocessParams(job, outH, outW, t, outImage.mutable_data(), outMask.mutable_data());
     {
         py::gil_scoped_release release;
         if (gpu)
@@ -106,22 +96,13 @@ py::array composite(py::handle image, py::handle mask, py::handle prediction, bo
     }
     pred = py::array::ensure(py::module_::import("numpy").attr("ascontiguousarray")(pred));
     py::array_t<uint8_t> out = newImage(img.view.height, img.view.width);
-    kernels::CompositeParams p{};
-    p.image = img.view.data;
-    p.imagePitch = img.view.pitch;
-    p.mask = msk.view.data;
-    p.maskPitch = msk.view.pitch;
-    p.height = img.view.height;
-    p.width = img.view.width;
-    p.prediction = pred.data();
-    p.predType = half ? DType::kHALF : DType::kFLOAT;
-    p.predH = static_cast<int32_t>(pred.shape(1));
-    p.predW = static_cast<int32_t>(pred.shape(2));
-    p.regionH = region ? region->first : p.predH;
-    p.regionW = region ? region->second : p.predW;
-    p.bgr = bgr;
-    p.out = out.mutable_data();
-    p.outPitch = 3 * static_cast<size_t>(p.width);
+    int32_t const predH = static_cast<int32_t>(pred.shape(1));
+    int32_t const predW = static_cast<int32_t>(pred.shape(2));
+    ImageView const outView{out.mutable_data(), img.view.height, img.view.width, 3, 3 * static_cast<size_t>(img.view.width),
+        img.view.format, 0};
+    detail::Job const job{img.view, msk.view, outView, region ? region->first : predH, region ? region->second : predW};
+    kernels::CompositeParams const p
+        = detail::compositeParams(job, predH, predW, half ? DType::kHALF : DType::kFLOAT, pred.data());
     {
         py::gil_scoped_release release;
         if (gpu)
