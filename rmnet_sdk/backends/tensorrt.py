@@ -7,7 +7,7 @@ it is unit-tested on machines without a GPU. A TensorRT runtime is never created
 call segfaults.
 
 An ``.engine`` is checked in this order, each step before anything that needs the next: its bytes
-against the sidecar (:mod:`rmnet_sdk.sidecar`), the TensorRT product the sidecar names
+against the sidecar (:mod:`rmnet_sdk.contract.sidecar`), the TensorRT product the sidecar names
 (``tensorrt`` or ``tensorrt_rtx``) is importable, a CUDA GPU exists, then the sidecar matches that
 product's version and the GPU. The bytes checked are the bytes deserialised.
 """
