@@ -41,6 +41,9 @@ SCHEMA_PATH = Path(__file__).with_name("engine_sidecar.schema.json")
 #: Reason classes of a refusal, shared with the C++ check and the test vectors.
 REASONS = ("malformed", "integrity", "flavour", "trt_version", "compute_capability", "precision",
            "onnx_sha256")
+#: The reason class of a sidecar field that differs from what a caller expected
+#: (:func:`check_engine`'s ``expected``: the engine cache asking for the engine of one request).
+EXPECTED_REASON = "expected"
 #: The keys a sidecar must have (the schema's ``required``).
 REQUIRED_KEYS = ("onnx_sha256", "trt_version", "compute_capability", "precision", "profiles")
 #: Compute capabilities of Jetson/DRIVE GPUs, where hardware-compatible engines do not run.
@@ -49,7 +52,8 @@ _JETSON = {72, 87, 101, 110}
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """One reason to refuse an engine: a class from :data:`REASONS` and a readable line."""
+    """One reason to refuse an engine: a class from :data:`REASONS` (or :data:`EXPECTED_REASON`)
+    and a readable line."""
 
     reason: str
     message: str
@@ -350,6 +354,6 @@ def check_engine(engine_path: str | os.PathLike[str], runtime: RuntimeExpectatio
     for key, want in (expected or {}).items():
         have = sidecar.get(key, "<missing>")
         if have != want:
-            problems.append(Problem("mismatch", f"{key}: engine has {have!r}, wanted {want!r}"))
+            problems.append(Problem(EXPECTED_REASON, f"{key}: engine has {have!r}, wanted {want!r}"))
     raise_problems(path, problems)
     return engine, sidecar
