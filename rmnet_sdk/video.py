@@ -27,15 +27,9 @@ from .imaging import (
     to_model_inputs,
     upsample_prediction,
 )
-from .inpainter import (
-    STRATEGIES,
-    EmptyMaskWarning,
-    Inpainter,
-    _check_choice,
-    _check_int,
-    _padded_size,
-    hole_boxes,
-)
+from .inpainter import STRATEGIES, EmptyMaskWarning, Inpainter
+from .inputs import check_choice, check_int
+from .jobs import hole_boxes, padded_size
 from .video_stability import TemporalStabilizer
 
 #: Frames per inference call by default. Batches pay on the CPU too: 4 watermark crops per ONNX
@@ -85,7 +79,7 @@ class PreparedMask:
     """
 
     def __init__(self, inpainter: Inpainter, hole: np.ndarray, strategy: str = "crop") -> None:
-        _check_choice("strategy", strategy, STRATEGIES)
+        check_choice("strategy", strategy, STRATEGIES)
         self.hole = masklib.as_hole_mask(hole)
         self.shape: tuple[int, int] = self.hole.shape
         self.empty = not self.hole.any()
@@ -97,7 +91,7 @@ class PreparedMask:
         if self.empty:
             return
         if self.strategy == "original":
-            ph, pw = _padded_size(*self.shape)
+            ph, pw = padded_size(*self.shape)
             self._padded_hole = np.pad(self.hole, ((0, ph - self.shape[0]), (0, pw - self.shape[1])))
             self._padded_mask = self._padded_hole[None].astype(np.float32)
             return
@@ -187,11 +181,11 @@ class VideoInpainter:
     def __init__(self, inpainter: Inpainter, *, strategy: str = "crop",
                  batch_size: int | None = None,
                  stability: bool | TemporalStabilizer = False, resize_mask: bool = False) -> None:
-        _check_choice("strategy", strategy, STRATEGIES)
+        check_choice("strategy", strategy, STRATEGIES)
         self.inpainter = inpainter
         self.strategy = strategy
         self.batch_size = (default_batch_size(inpainter) if batch_size is None
-                           else _check_int("batch_size", batch_size, minimum=1))
+                           else check_int("batch_size", batch_size, minimum=1))
         if isinstance(stability, TemporalStabilizer):
             self.stabilizer: TemporalStabilizer | None = stability
         elif stability is True:
@@ -235,7 +229,7 @@ class VideoInpainter:
         ``"bgra"`` require 4 channels). ``mask``: one
         ``HxW`` array for every frame (prepared once), or an iterable of per-frame masks.
         """
-        _check_choice("color", color, FRAME_COLORS)
+        check_choice("color", color, FRAME_COLORS)
         channels = 4 if color in ("rgba", "bgra") else None
         color = color[:3]
         static = isinstance(mask, np.ndarray)
