@@ -28,11 +28,10 @@ from ..contract.io import TENSOR_NAMES
 from ..contract.metadata import ModelMetadata
 from ..contract.profiles import Profile, plan_batches, select_profile  # noqa: F401 (re-exported)
 from ..contract.sidecar import RuntimeExpectation, engine_problems, raise_problems, read_engine
+from ..engines.environment import MODULES  # Python module of each engine flavour
 from ..errors import BackendUnavailableError, EngineMismatchError, InvalidInputError, ModelError
 from .base import Backend
 
-#: Python module of each engine flavour (the sidecar's "flavour").
-MODULES = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
 #: Install hint per flavour.
 _INSTALL = {"tensorrt": "pip install 'rmnet-sdk[tensorrt]' on the GPU machine (JetPack ships it)",
             "tensorrt-rtx": "pip install tensorrt-rtx-cu13"}

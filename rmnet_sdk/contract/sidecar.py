@@ -175,58 +175,46 @@ def engine_problems(sidecar: dict[str, Any] | str, engine: bytes,
         return problems + integrity_problems(sidecar, engine)
     problems = integrity_problems(sidecar, engine)
 
-    flavour = sidecar.get("flavour", "tensorrt")
-    flavour = flavour.lower() if isinstance(flavour, str) else "?"
+    # The schema holds from here on: the required keys are there, with the types it names.
+    flavour = sidecar.get("flavour", "tensorrt").lower()
     if flavour != runtime.flavour:
         problems.append(Problem("flavour", f"engine flavour {flavour}, this runtime runs "
                                            f"{runtime.flavour} engines"))
-    if "onnx_sha256" in sidecar:
-        have = sidecar["onnx_sha256"]
-        if not isinstance(have, str) or len(have) != 64:
-            problems.append(Problem("malformed", "onnx_sha256 is not a 64-digit hex string"))
-        elif runtime.onnx_sha256 and have.lower() != runtime.onnx_sha256.lower():
-            problems.append(Problem("onnx_sha256", f"onnx_sha256 {have} != expected "
-                                                   f"{runtime.onnx_sha256}"))
-    if "trt_version" in sidecar:
-        built = sidecar["trt_version"]
-        parts = _version_parts(built) if isinstance(built, str) else []
-        have = (_version_parts(runtime.trt_version) + [0, 0, 0])[:3]
-        if len(parts) < 2:
-            problems.append(Problem("malformed", 'trt_version is not a version string like "10.3.0"'))
-        elif parts[:3] != have[:len(parts[:3])]:
+    have = sidecar["onnx_sha256"]
+    if runtime.onnx_sha256 and have.lower() != runtime.onnx_sha256.lower():
+        problems.append(Problem("onnx_sha256", f"onnx_sha256 {have} != expected "
+                                               f"{runtime.onnx_sha256}"))
+    built = sidecar["trt_version"]
+    parts = _version_parts(built)[:3]  # the schema's pattern guarantees major.minor
+    if parts != (_version_parts(runtime.trt_version) + [0, 0, 0])[:len(parts)]:
+        problems.append(Problem(
+            "trt_version", f"engine built with {flavour} {built}, this is {runtime.flavour} "
+                           f"{runtime.trt_version} (engines run only on the version that built "
+                           "them)"))
+    level = sidecar.get("hardware_compatibility_level", "none").lower()
+    ccs = compute_capabilities(sidecar["compute_capability"])
+    gpu = _cc(runtime.compute_capability)
+    if not ccs:
+        problems.append(Problem("malformed", "compute_capability is unreadable"))
+    elif level == "ampere_plus":
+        if gpu < 80 or gpu in _JETSON:
             problems.append(Problem(
-                "trt_version", f"engine built with {flavour} {built}, this is {runtime.flavour} "
-                               f"{runtime.trt_version} (engines run only on the version that built "
-                               "them)"))
-    if "compute_capability" in sidecar:
-        level = sidecar.get("hardware_compatibility_level", "none")
-        level = level.lower() if isinstance(level, str) else "?"
-        ccs = compute_capabilities(sidecar["compute_capability"])
-        gpu = _cc(runtime.compute_capability)
-        if not ccs:
-            problems.append(Problem("malformed", "compute_capability is unreadable"))
-        elif level == "ampere_plus":
-            if gpu < 80 or gpu in _JETSON:
-                problems.append(Problem(
-                    "compute_capability",
-                    "engine is hardware-compatible (ampere_plus), which runs on sm80 and newer "
-                    f"except Jetson/DRIVE; this GPU is {_cc_text(gpu)}: build the engine on this "
-                    "device"))
-        elif level in ("none", "same_compute_capability"):
-            if gpu not in ccs:
-                problems.append(Problem(
-                    "compute_capability",
-                    f"engine built for compute capability {', '.join(map(_cc_text, ccs))}, "
-                    f"this GPU is {_cc_text(gpu)}"))
-        else:
-            problems.append(Problem("malformed", f"unknown hardware_compatibility_level {level}"))
-    if "precision" in sidecar:
-        have = sidecar["precision"]
-        if not isinstance(have, str):
-            problems.append(Problem("malformed", "precision is not a string"))
-        elif runtime.precision and canonical_precision(have) != runtime.precision:
-            problems.append(Problem("precision", f"engine precision {have} != requested "
-                                                 f"{runtime.precision}"))
+                "compute_capability",
+                "engine is hardware-compatible (ampere_plus), which runs on sm80 and newer "
+                f"except Jetson/DRIVE; this GPU is {_cc_text(gpu)}: build the engine on this "
+                "device"))
+    elif level in ("none", "same_compute_capability"):
+        if gpu not in ccs:
+            problems.append(Problem(
+                "compute_capability",
+                f"engine built for compute capability {', '.join(map(_cc_text, ccs))}, "
+                f"this GPU is {_cc_text(gpu)}"))
+    else:
+        problems.append(Problem("malformed", f"unknown hardware_compatibility_level {level}"))
+    have = sidecar["precision"]
+    if runtime.precision and canonical_precision(have) != runtime.precision:
+        problems.append(Problem("precision", f"engine precision {have} != requested "
+                                             f"{runtime.precision}"))
     try:
         sidecar_profiles(sidecar)
     except InvalidInputError as e:
@@ -263,7 +251,9 @@ def sidecar_profiles(sidecar: dict[str, Any]) -> list[Profile]:
     profiles = sidecar.get("profiles")
     if not isinstance(profiles, list) or not profiles:
         raise InvalidInputError("sidecar profiles is empty or not a list")
-    return [Profile.from_dict(p) if isinstance(p, dict) else Profile.from_dict({}) for p in profiles]
+    if not all(isinstance(p, dict) for p in profiles):
+        raise InvalidInputError(f"a profile is {{'min', 'opt', 'max'}}, got {profiles!r}")
+    return [Profile.from_dict(p) for p in profiles]
 
 
 def make_sidecar(*, flavour: str, trt_version: str, compute_capabilities: Sequence[str],

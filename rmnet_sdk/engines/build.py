@@ -113,7 +113,7 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
                                 f"{env.flavour}")
     targets = resolve_targets(env, request)
     onnx_sha = source.sha256
-    key = cache_key(onnx_sha, request, env)
+    parts = cache_key_parts(onnx_sha, request, env)  # the sidecar records what the key covers
     with cuda_device(env.device if env.flavour == "tensorrt" else None):
         blob, info = _build_serialized(env, source, request, targets,
                                        Path(timing_cache) if timing_cache else None)
@@ -136,16 +136,15 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
     verification.update(gpu_check)
     info["verification"] = verification
     info["io_dtype"] = "float16" if 10 in io_types.values() else "float32"
-    local = env.flavour == "tensorrt" or not request.targets
     sidecar = make_sidecar(
         flavour=env.flavour, trt_version=env.version,
-        compute_capabilities=[keys.target_to_cc(t) for t in targets],
+        compute_capabilities=parts["compute_capability"],
         aot_targets=list(targets) if env.flavour == "tensorrt-rtx" else [],
-        gpu_name=env.gpu.name if (local and env.gpu) else None, precision=request.precision,
+        gpu_name=parts["gpu_name"], precision=request.precision,
         profiles=request.profiles, onnx_sha256=onnx_sha, engine=blob, metadata=metadata,
         io_dtype=info["io_dtype"], hardware_compatibility=request.hardware_compatibility,
         optimization_level=int(request.optimization_level),
-        workspace_mib=request.workspace_mib, cache_key=key,
+        workspace_mib=request.workspace_mib, cache_key=keys.cache_key_from_parts(parts),
         verification=info["verification"], build_seconds=info.get("build_seconds"))
     atomic_write_bytes(engine_path, blob, overwrite=overwrite)
     atomic_write_bytes(sidecar_path(engine_path), (json.dumps(sidecar, indent=1) + "\n").encode())

@@ -163,12 +163,12 @@ class EngineCache:
         """The cached engine for this request if there is a valid one (no build, no lock)."""
         request = request or EngineRequest()
         env = self.environment(request)
-        onnx_sha = read_onnx_source(onnx_path).sha256
-        path = self.engine_path(cache_key(onnx_sha, request, env))
+        expected = expected_sidecar_fields(read_onnx_source(onnx_path).sha256, request, env)
+        path = self.engine_path(expected["cache_key"])
         if not path.exists():
             return None
         try:
-            return path, check_engine(path, expected_sidecar_fields(onnx_sha, request, env))
+            return path, check_engine(path, expected)
         except (EngineMismatchError, ModelNotFoundError) as e:
             log.info("cached engine not usable: %s", e)
             return None
@@ -183,8 +183,8 @@ class EngineCache:
         onnx_path = Path(onnx_path)
         env = self.environment(request)
         source = read_onnx_source(onnx_path)  # hashed once; the build parses these bytes
-        key = cache_key(source.sha256, request, env)
         expected = expected_sidecar_fields(source.sha256, request, env)
+        key = expected["cache_key"]
         path = self.engine_path(key)
         hit = self._valid(path, expected, quiet=True)
         if hit is not None:

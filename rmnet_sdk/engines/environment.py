@@ -28,7 +28,6 @@ log = logging.getLogger("rmnet_sdk.engines")
 
 #: Python module of each flavour.
 MODULES = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
-_MODULES = MODULES
 #: Compute capabilities TensorRT-RTX 1.x can target ahead of time.
 RTX_TARGETS = ("sm75", "sm80", "sm86", "sm89", "sm120", "sm121")
 
@@ -56,9 +55,9 @@ class TrtEnvironment:
 
 def _import(flavour: str) -> Any | None:
     try:
-        module = importlib.import_module(_MODULES[flavour])
+        module = importlib.import_module(MODULES[flavour])
     except Exception as e:  # ImportError, or OSError from a missing libnvinfer
-        log.debug("cannot import %s: %s", _MODULES[flavour], e)
+        log.debug("cannot import %s: %s", MODULES[flavour], e)
         return None
     return module if hasattr(module, "Builder") and hasattr(module, "OnnxParser") else None
 
@@ -90,7 +89,7 @@ def detect_environment(flavour: str = "auto", *, trt_module: Any = None,
             raise BackendUnavailableError(
                 "no TensorRT builder found: install `tensorrt` (>= 10, on the GPU machine) or "
                 "`tensorrt-rtx-cu13` (ahead-of-time builds, also without a GPU); "
-                f"tried {', '.join(_MODULES[f] for f in order)}")
+                f"tried {', '.join(MODULES[f] for f in order)}")
     version = str(getattr(module, "__version__", "0"))
     gpus = tuple(devices) if devices is not None else tuple(cuda_devices())
     if device < 0 or (gpus and device >= len(gpus)):
