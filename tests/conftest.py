@@ -120,15 +120,23 @@ def make_pooling_inception(path: Path) -> Path:
     return path
 
 
-def require_rtx() -> object:
-    """tensorrt_rtx, or skip; in CI (``CI`` set) a missing TensorRT-RTX fails instead."""
+def require_modules(*names: str, what: str, install: str) -> list[object]:
+    """The modules ``names``, or skip; in CI (``CI`` set) a missing one fails instead, because
+    CI installs everything and a silent skip there would hide a broken install."""
+    import importlib
+
     try:
-        import tensorrt_rtx
+        return [importlib.import_module(name) for name in names]
     except ImportError as e:
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI must install tensorrt-rtx-cu13 for the engine build test: {e}")
-        pytest.skip(f"tensorrt_rtx not installed ({e}); pip install tensorrt-rtx-cu13")
-    return tensorrt_rtx
+            pytest.fail(f"CI must install {install} for {what}: {e}")
+        pytest.skip(f"{what} needs {install} ({e})")
+
+
+def require_rtx() -> object:
+    """tensorrt_rtx, or skip (a failure in CI)."""
+    return require_modules("tensorrt_rtx", what="the engine build test",
+                           install="tensorrt-rtx-cu13")[0]
 
 
 def require_native(*features: str) -> Any:

@@ -7,7 +7,6 @@ in-process ``Inpainter`` on the same model, backend and threads.
 
 from __future__ import annotations
 
-import os
 import threading
 import urllib.request
 
@@ -21,14 +20,10 @@ SERVE_ARGS = ["--max-batch", "4", "--max-queue-delay-us", "20000", "--instances"
 
 
 def _require_pytriton() -> None:
-    try:
-        import pytriton  # noqa: F401
-        import tritonclient.grpc  # noqa: F401
-        import tritonclient.http  # noqa: F401
-    except ImportError as e:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI must install the serve extra and nvidia-pytriton: {e}")
-        pytest.skip(f"serving needs nvidia-pytriton and tritonclient ({e})")
+    from conftest import require_modules
+
+    require_modules("pytriton", "tritonclient.grpc", "tritonclient.http", what="serving",
+                    install="the serve extra and nvidia-pytriton")
 
 
 @pytest.fixture(scope="module")

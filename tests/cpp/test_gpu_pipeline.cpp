@@ -96,6 +96,22 @@ rmnet::Options options(std::string const& model, bool graph)
     return o;
 }
 
+//! The input, mask and output views of a batch of samples, as Inpainter::run takes them.
+struct BatchViews
+{
+    std::vector<rmnet::ImageView> in, out;
+    std::vector<rmnet::MaskView> masks;
+    explicit BatchViews(std::vector<Sample>& samples)
+    {
+        for (Sample& s : samples)
+        {
+            in.push_back(s.in());
+            masks.push_back(s.holes());
+            out.push_back(s.dst());
+        }
+    }
+};
+
 //! Runs \p n samples of mixed sizes as one batch and checks each against the CPU reference.
 void checkBatch(rmnet::Inpainter& inp, int32_t n, uint32_t seed, rmnet::kernels::DType dtype)
 {
@@ -104,15 +120,8 @@ void checkBatch(rmnet::Inpainter& inp, int32_t n, uint32_t seed, rmnet::kernels:
     {
         samples.emplace_back(40 + 7 * (i % 3), 50 + 5 * (i % 2), seed + static_cast<uint32_t>(i));
     }
-    std::vector<rmnet::ImageView> in, out;
-    std::vector<rmnet::MaskView> masks;
-    for (Sample& s : samples)
-    {
-        in.push_back(s.in());
-        masks.push_back(s.holes());
-        out.push_back(s.dst());
-    }
-    inp.run(in, masks, out);
+    BatchViews v(samples);
+    inp.run(v.in, v.masks, v.out);
     for (Sample const& s : samples)
     {
         CHECK(s.out == reference(s, dtype));
@@ -214,24 +223,17 @@ void latencyTable()
             {
                 samples.emplace_back(480, 640, static_cast<uint32_t>(i));
             }
-            std::vector<rmnet::ImageView> in, out;
-            std::vector<rmnet::MaskView> masks;
-            for (Sample& s : samples)
-            {
-                in.push_back(s.in());
-                masks.push_back(s.holes());
-                out.push_back(s.dst());
-            }
+            BatchViews const v(samples);
             for (int32_t i = 0; i < 5; ++i)
             {
-                inp.run(in, masks, out); // warm-up and capture
+                inp.run(v.in, v.masks, v.out); // warm-up and capture
             }
             int32_t const runs = 50;
             double pre = 0, net = 0, comp = 0, total = 0;
             for (int32_t i = 0; i < runs; ++i)
             {
                 auto const t0 = std::chrono::steady_clock::now();
-                inp.run(in, masks, out);
+                inp.run(v.in, v.masks, v.out);
                 total += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                 rmnet::StageTimes const t = inp.lastTimes();
                 pre += t.preprocessMs;
