@@ -249,18 +249,16 @@ std::vector<SidecarProblem> sidecarProblems(
     {
         problems.push_back({"malformed", "sidecar " + (v.path.empty() ? std::string("(root)") : v.path) + ": " + v.message});
     }
-    if (!problems.empty()) // the semantic rules below assume the schema's types
+    bool const conforms = problems.empty();
+    addIntegrityProblems(doc, engine, engineBytes, problems);
+    if (!conforms)
     {
-        addIntegrityProblems(doc, engine, engineBytes, problems);
         return problems;
     }
-    addIntegrityProblems(doc, engine, engineBytes, problems);
 
-    std::string flavour = "tensorrt";
-    if (JsonValue const* v = doc.find("flavour"))
-    {
-        flavour = v->type == JsonValue::Type::kSTRING ? lower(v->string) : std::string("?");
-    }
+    // The schema holds from here on: the required keys are there, with the types it names.
+    JsonValue const* flavourValue = doc.find("flavour");
+    std::string const flavour = flavourValue != nullptr ? lower(flavourValue->string) : std::string("tensorrt");
     if (flavour != expect.flavour)
     {
         std::string msg = "engine flavour " + flavour + ", this runtime runs " + expect.flavour + " engines";
@@ -274,50 +272,33 @@ std::vector<SidecarProblem> sidecarProblems(
         problems.push_back({"flavour", msg});
     }
 
-    if (JsonValue const* v = doc.find("onnx_sha256"))
+    std::string const& onnxSha = doc.find("onnx_sha256")->string;
+    if (!expect.onnxSha256.empty() && lower(onnxSha) != lower(expect.onnxSha256))
     {
-        if (v->type != JsonValue::Type::kSTRING || v->string.size() != 64)
-        {
-            problems.push_back({"malformed", "onnx_sha256 is not a 64-digit hex string"});
-        }
-        else if (!expect.onnxSha256.empty() && lower(v->string) != lower(expect.onnxSha256))
-        {
-            problems.push_back({"onnx_sha256", "onnx_sha256 " + v->string + " != expected " + expect.onnxSha256});
-        }
+        problems.push_back({"onnx_sha256", "onnx_sha256 " + onnxSha + " != expected " + expect.onnxSha256});
     }
-    if (JsonValue const* v = doc.find("trt_version"))
     {
-        std::vector<int32_t> const parts
-            = v->type == JsonValue::Type::kSTRING ? versionParts(v->string) : std::vector<int32_t>{};
+        // The schema's pattern guarantees major.minor. Engines are tied to major.minor.patch; a
+        // build number in the sidecar is not compared.
+        std::string const& built = doc.find("trt_version")->string;
+        std::vector<int32_t> const parts = versionParts(built);
         std::vector<int32_t> const have{expect.trtVersion / 10000, expect.trtVersion / 100 % 100, expect.trtVersion % 100};
-        if (parts.size() < 2)
+        bool ok = true;
+        for (size_t i = 0; ok && i < parts.size() && i < 3; ++i)
         {
-            problems.push_back({"malformed", "trt_version is not a version string like \"10.3.0\""});
+            ok = parts[i] == have[i];
         }
-        else
+        if (!ok)
         {
-            // Engines are tied to major.minor.patch; a build number in the sidecar is not compared.
-            bool ok = true;
-            for (size_t i = 0; ok && i < parts.size() && i < 3; ++i)
-            {
-                ok = parts[i] == have[i];
-            }
-            if (!ok)
-            {
-                problems.push_back({"trt_version",
-                    "engine built with " + flavour + " " + v->string + ", this is " + expect.flavour + " "
-                        + versionString(expect.trtVersion) + " (engines run only on the version that built them)"});
-            }
+            problems.push_back({"trt_version",
+                "engine built with " + flavour + " " + built + ", this is " + expect.flavour + " "
+                    + versionString(expect.trtVersion) + " (engines run only on the version that built them)"});
         }
     }
-    if (JsonValue const* v = doc.find("compute_capability"))
     {
-        std::string level = "none";
-        if (JsonValue const* h = doc.find("hardware_compatibility_level"))
-        {
-            level = h->type == JsonValue::Type::kSTRING ? lower(h->string) : std::string("?");
-        }
-        std::vector<int32_t> const ccs = computeCapabilities(*v);
+        JsonValue const* h = doc.find("hardware_compatibility_level");
+        std::string const level = h != nullptr ? lower(h->string) : std::string("none");
+        std::vector<int32_t> const ccs = computeCapabilities(*doc.find("compute_capability"));
         int32_t const gpu = expect.computeCapability;
         if (ccs.empty())
         {
@@ -350,19 +331,13 @@ std::vector<SidecarProblem> sidecarProblems(
             problems.push_back({"malformed", "unknown hardware_compatibility_level " + level});
         }
     }
-    if (JsonValue const* v = doc.find("precision"))
+    if (expect.precision != Precision::kAUTO)
     {
-        if (v->type != JsonValue::Type::kSTRING)
+        std::string const& have = doc.find("precision")->string;
+        std::string const want = expect.precision == Precision::kFP16 ? "fp16" : "fp32";
+        if (precisionName(have) != want)
         {
-            problems.push_back({"malformed", "precision is not a string"});
-        }
-        else if (expect.precision != Precision::kAUTO)
-        {
-            std::string const want = expect.precision == Precision::kFP16 ? "fp16" : "fp32";
-            if (precisionName(v->string) != want)
-            {
-                problems.push_back({"precision", "engine precision " + v->string + " != requested " + want});
-            }
+            problems.push_back({"precision", "engine precision " + have + " != requested " + want});
         }
     }
     try
