@@ -44,8 +44,6 @@ REASONS = ("malformed", "integrity", "flavour", "trt_version", "compute_capabili
 #: The reason class of a sidecar field that differs from what a caller expected
 #: (:func:`check_engine`'s ``expected``: the engine cache asking for the engine of one request).
 EXPECTED_REASON = "expected"
-#: The keys a sidecar must have (the schema's ``required``).
-REQUIRED_KEYS = ("onnx_sha256", "trt_version", "compute_capability", "precision", "profiles")
 #: Compute capabilities of Jetson/DRIVE GPUs, where hardware-compatible engines do not run.
 _JETSON = {72, 87, 101, 110}
 
@@ -237,6 +235,10 @@ def _validator() -> Any:
 def load_schema() -> dict[str, Any]:
     """The sidecar JSON Schema (``engine_sidecar.schema.json``)."""
     return json.loads(SCHEMA_PATH.read_text())
+
+
+#: The keys a sidecar must have: the schema's ``required``, read from it.
+REQUIRED_KEYS = tuple(load_schema()["required"])
 
 
 def schema_problems(sidecar: Any) -> list[Problem]:
