@@ -24,7 +24,7 @@ from ._signals import Terminated as _Terminated
 from ._signals import install_signal_handlers
 from ._signals import raise_terminated as _raise_terminated  # noqa: F401
 from .errors import RMNetError
-from .inpainter import STRATEGIES
+from .inpainter import ENSEMBLES, STRATEGIES
 from .models import PRECISIONS
 
 log = logging.getLogger("rmnet_sdk")
@@ -58,7 +58,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="bundled model only: which file to run (auto: INT8 on ONNX Runtime CPU, "
                         "fp16 on TensorRT, fp32 otherwise)")
-    p.add_argument("--ensemble", default="none", choices=["none", "flip"],
+    p.add_argument("--ensemble", default="none", choices=ENSEMBLES,
                    help="flip: also run the mirrored image and average (twice the time)")
 
 

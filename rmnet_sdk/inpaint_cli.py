@@ -254,6 +254,6 @@ def main(args: argparse.Namespace) -> int:
         raise InvalidInputError("folder mode needs --masks DIR|FILE (or --mask-from-alpha)")
     inpainter = Inpainter(args.model, backend=args.backend, device=args.device,
                           strategy=args.strategy, threads=args.threads, precision=args.precision,
-                          max_original_pixels=args.max_original_pixels)
+                          ensemble=args.ensemble, max_original_pixels=args.max_original_pixels)
     log.info("%r", inpainter)
     return _inpaint_folder(args, inpainter) if folder_mode else _inpaint_single(args, inpainter)

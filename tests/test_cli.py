@@ -110,3 +110,16 @@ def test_usage_errors(tmp_path: Path, toy_onnx: Path) -> None:
     assert main(["inpaint", "-o", str(tmp_path / "x.png"), "--model", str(toy_onnx)]) == 2
     assert main(["inpaint", str(tmp_path / "missing.png"), str(tmp_path / "m.png"),
                  "-o", str(tmp_path / "x.png"), "--model", str(toy_onnx)]) == 2
+
+
+def test_ensemble_option_reaches_the_inpainter(pair, tmp_path: Path, toy_onnx: Path) -> None:
+    from rmnet_sdk import Inpainter
+
+    image, mask, img, hole = pair
+    out = tmp_path / "flip.png"
+    assert main(["inpaint", str(image), str(mask), "-o", str(out), "--model", str(toy_onnx),
+                 "--backend", "onnxruntime", "--ensemble", "flip"]) == 0
+    flip = Inpainter(toy_onnx, backend="onnxruntime", ensemble="flip").run(img, hole)
+    plain = Inpainter(toy_onnx, backend="onnxruntime").run(img, hole)
+    assert not np.array_equal(flip, plain)  # the toy model is not mirror-symmetric
+    np.testing.assert_array_equal(read_image(out), flip)
