@@ -16,8 +16,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..contract.io import INPUT_CHANNELS as INPUTS
-from ..contract.io import OUTPUT
+from ..contract.io import IMAGE, INPUT_CHANNELS, MASK, PREDICTION, TENSOR_CHANNELS
 from ..errors import ExportError
 from ._common import log
 from .onnx_io import constant_tensors
@@ -177,7 +176,7 @@ def canonicalize_io(model: onnx.ModelProto) -> None:
                           f"has inputs {[i.name for i in inputs]}, outputs "
                           f"{[o.name for o in graph.output]}")
     by_name = {vi.name: vi for vi in inputs}
-    if set(by_name) != set(INPUTS):
+    if set(by_name) != set(INPUT_CHANNELS):
         chans = {_channels(vi): vi for vi in inputs}
         if set(chans) != {3, 1}:
             raise ExportError(f"cannot tell image from mask: input channels "
@@ -185,9 +184,9 @@ def canonicalize_io(model: onnx.ModelProto) -> None:
         old_image, old_mask = chans[3].name, chans[1].name
         tmp = "__rmnet_tmp_mask"
         _rename_tensor(graph, old_mask, tmp)
-        _rename_tensor(graph, old_image, "image")
-        _rename_tensor(graph, tmp, "mask")
-    _rename_tensor(graph, graph.output[0].name, OUTPUT[0])
+        _rename_tensor(graph, old_image, IMAGE)
+        _rename_tensor(graph, tmp, MASK)
+    _rename_tensor(graph, graph.output[0].name, PREDICTION)
 
 
 def rewrite_layout_reshapes(model: onnx.ModelProto) -> int:
@@ -253,18 +252,18 @@ def relax_dims(model: onnx.ModelProto) -> onnx.ModelProto:
     """
     assert_shape_agnostic(model)
     graph = model.graph
-    expected = {**INPUTS, OUTPUT[0]: OUTPUT[1]}
-    io = [vi for vi in [*graph.input, *graph.output] if vi.name in expected]
+    io = [vi for vi in [*graph.input, *graph.output] if vi.name in TENSOR_CHANNELS]
     if len(io) != 3:
-        raise ExportError(f"expected IO {sorted(expected)}, got inputs "
+        raise ExportError(f"expected IO {sorted(TENSOR_CHANNELS)}, got inputs "
                           f"{[v.name for v in graph.input]}, outputs {[v.name for v in graph.output]}")
     for vi in io:
         dims = vi.type.tensor_type.shape.dim
         if len(dims) != 4:
             raise ExportError(f"{vi.name} has rank {len(dims)}, expected 4 (NCHW)")
         c = _channels(vi)
-        if c != expected[vi.name]:
-            raise ExportError(f"{vi.name} has {c} channels in dim 1, expected {expected[vi.name]} "
+        if c != TENSOR_CHANNELS[vi.name]:
+            raise ExportError(f"{vi.name} has {c} channels in dim 1, expected "
+                              f"{TENSOR_CHANNELS[vi.name]} "
                               "(was the graph exported as NCHW?)")
         for i, p in ((0, "N"), (2, "H"), (3, "W")):
             dims[i].Clear()
