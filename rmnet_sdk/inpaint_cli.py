@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ._argtypes import positive_int
+from ._fileio import same_file
 from ._signals import Terminated
 from .errors import InvalidInputError, RMNetError
 from .imaging import list_images, read_image, write_image
@@ -102,10 +103,10 @@ def _check_output(out: Path, inputs: list[Path | None], *, overwrite: bool,
     """Refuse an output that is an input (even with --overwrite), a folder, another output of
     the same run, or an existing file without --overwrite -- before any work is done."""
     for p in inputs:
-        if p is not None and p.exists() and out.exists() and out.resolve() == p.resolve():
+        if p is not None and p.exists() and out.exists() and same_file(out, p):
             raise InvalidInputError(f"output {out} is an input file: refusing to overwrite it")
     for other in others:
-        if out.resolve() == other.resolve():
+        if same_file(out, other):
             raise InvalidInputError(f"{out} is given twice as an output")
     if out.is_dir():
         raise InvalidInputError(f"output {out} is a folder: give a file path (e.g. "

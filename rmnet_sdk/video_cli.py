@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from ._fileio import same_file
 from .errors import InvalidInputError
 
 log = logging.getLogger("rmnet_sdk")
@@ -43,10 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    return a.exists() and b.exists() and a.resolve() == b.resolve()
-
-
 def main(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -57,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
 
     src_path, out, mask_path = Path(args.input), Path(args.output), Path(args.mask)
     for p in (src_path, mask_path):
-        if _same_path(out, p):
+        if out.exists() and p.exists() and same_file(out, p):
             raise InvalidInputError(f"output {out} is an input: refusing to overwrite it")
     if not mask_path.exists():
         raise InvalidInputError(f"mask not found: {mask_path}")
