@@ -46,8 +46,6 @@ from rmnet_sdk.errors import InvalidInputError, ModelError, RMNetError
 from rmnet_sdk.metadata import ModelMetadata
 
 from .reference_h5 import (  # noqa: F401 (the reading API is also this module's)
-    _BN_VARS,
-    _CONV_VARS,
     DECODER_CONVS,
     ENCODER_CONVS,
     KERAS2_BN_EPSILON,
