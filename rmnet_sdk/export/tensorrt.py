@@ -2,12 +2,13 @@
 
 The builder is runtime code in :mod:`rmnet_sdk.engines` (a TensorRT backend builds engines for
 an ``.onnx`` itself); the request, cache key, profiles and sidecar are the artifact contract's
-(:mod:`rmnet_sdk.contract`). This module keeps every name it has always offered importable.
+(:mod:`rmnet_sdk.contract`). The names below stay importable from here for existing code and
+for :mod:`rmnet_sdk.export`.
 """
 
 from __future__ import annotations
 
-from .._cuda import GpuInfo, cuda_device, cuda_devices  # noqa: F401
+from .._cuda import GpuInfo, cuda_devices  # noqa: F401
 from ..contract.cache_key import (  # noqa: F401
     FLAVOURS,
     HW_COMPAT_LEVELS,
@@ -20,7 +21,6 @@ from ..contract.profiles import DEFAULT_PROFILE, Profile  # noqa: F401
 from ..contract.sidecar import (  # noqa: F401
     SIDECAR_FORMAT,
     make_sidecar,
-    read_engine,
     read_sidecar,
     sidecar_path,
 )
