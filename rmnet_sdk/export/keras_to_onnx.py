@@ -25,7 +25,7 @@ from typing import Any
 import onnx
 
 from ..contract.metadata import ModelMetadata
-from ..errors import ExportError, InvalidInputError, ModelNotFoundError
+from ..errors import ExportError, InvalidInputError
 from ._common import check_spatial_size, log, same_file, sha256_bytes, sha256_file, write_atomic
 from .graph_rewrites import (
     canonicalize_io,
@@ -81,19 +81,20 @@ def _convert_with_tf2onnx(model: Any, opset: int) -> onnx.ModelProto:
     return proto
 
 
-def _load_keras(source: Any) -> tuple[Any, ModelMetadata, Path | None]:
-    """(keras model, metadata, source path) from a ``.keras`` path or a Keras model."""
+def _load_keras(source: Any) -> tuple[Any, ModelMetadata]:
+    """(keras model, metadata) from a ``.keras`` path or a Keras model.
+
+    The model is loaded first: :func:`~rmnet_sdk.keras_model.load_generator` refuses a missing
+    file with :class:`~rmnet_sdk.errors.ModelNotFoundError` before the metadata and checksum read it."""
     if isinstance(source, (str, os.PathLike)):
         from ..keras_model import load_generator, read_keras_metadata
 
-        path = Path(source)
-        if not path.is_file():
-            raise ModelNotFoundError(f"Keras model not found: {path}")
-        meta = read_keras_metadata(path).replace(source_sha256=sha256_file(path))
-        return load_generator(path), meta, path
+        keras_model = load_generator(source)
+        meta = read_keras_metadata(source).replace(source_sha256=sha256_file(source))
+        return keras_model, meta
     if not hasattr(source, "inputs") or not hasattr(source, "outputs"):
         raise InvalidInputError(f"expected a .keras path or a Keras model, got {type(source).__name__}")
-    return source, ModelMetadata(), None
+    return source, ModelMetadata()
 
 
 def keras_to_onnx(keras_model: Any, *, metadata: ModelMetadata | None = None,
@@ -141,7 +142,7 @@ def export_onnx(model: Any, output: str | os.PathLike[str], *,
     for _, h, w in parity_sizes:
         check_spatial_size(h, w)
     log.info("loading the Keras model (TensorFlow import: a few seconds)")
-    keras_model, meta, _ = _load_keras(model)
+    keras_model, meta = _load_keras(model)
     if metadata is not None:
         # explicit metadata wins; the file's checksum fills an empty source_sha256
         meta = (metadata.replace(source_sha256=meta.source_sha256)
