@@ -18,7 +18,7 @@ from . import masks as masklib
 from .backends import Backend, choose_backend, create_backend
 from .errors import InvalidInputError
 from .inputs import EmptyMaskWarning, check_choice, check_int, split_inputs, to_rgb
-from .jobs import ModelJob, hole_boxes, original_job, padded_size, resized_job
+from .jobs import ModelJob, hole_boxes, model_batches, original_job, padded_size, resized_job
 from .models import PRECISIONS, bundled_model, default_precision, resolve_model
 
 Strategy = Literal["auto", "resize", "crop", "original"]
@@ -239,17 +239,11 @@ class Inpainter:
         return pred
 
     def _execute(self, jobs: list[ModelJob]) -> None:
-        groups: dict[tuple[int, ...], list[ModelJob]] = {}
-        for job in jobs:
-            groups.setdefault(job.image.shape, []).append(job)
-        for group in groups.values():
-            step = self.backend.max_batch or len(group)
-            for start in range(0, len(group), step):
-                chunk = group[start:start + step]
-                pred = self._predict(np.stack([j.image for j in chunk]),
-                                     np.stack([j.mask for j in chunk]))
-                for j, p in zip(chunk, pred, strict=True):
-                    j.paste(p.transpose(1, 2, 0))
+        for chunk in model_batches(jobs, lambda j: j.image.shape, self.backend.max_batch):
+            pred = self._predict(np.stack([j.image for j in chunk]),
+                                 np.stack([j.mask for j in chunk]))
+            for j, p in zip(chunk, pred, strict=True):
+                j.paste(p.transpose(1, 2, 0))
 
 
 __all__ = ["AUTO_ORIGINAL_MAX_SCALE", "COLORS", "ENSEMBLES", "ORIGINAL_MAX_PIXELS", "STRATEGIES",

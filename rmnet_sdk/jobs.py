@@ -10,8 +10,9 @@ twins are ``makeJob``/``holeBoxes`` (``cpp/src/inpainter.cpp``, ``cpp/src/hole_b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -25,6 +26,22 @@ from .imaging import (
     to_model_inputs,
     upsample_prediction,
 )
+
+T = TypeVar("T")
+
+
+def model_batches(items: Sequence[T], shape: Callable[[T], tuple[int, ...]],
+                  max_batch: int | None) -> Iterator[list[T]]:
+    """``items`` in the chunks one inference call can take: a single input ``shape`` per chunk
+    (tensors of different sizes cannot be stacked), at most ``max_batch`` items each (the
+    backend's limit; ``None`` or 0: no limit). The image path and video share this."""
+    groups: dict[tuple[int, ...], list[T]] = {}
+    for item in items:
+        groups.setdefault(shape(item), []).append(item)
+    for group in groups.values():
+        step = max_batch or len(group)
+        for start in range(0, len(group), step):
+            yield group[start:start + step]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from .imaging import (
 )
 from .inpainter import STRATEGIES, EmptyMaskWarning, Inpainter
 from .inputs import check_choice, check_int
-from .jobs import hole_boxes, padded_size
+from .jobs import hole_boxes, model_batches, padded_size
 from .video_stability import TemporalStabilizer
 
 #: Frames per inference call by default. Batches pay on the CPU too: 4 watermark crops per ONNX
@@ -265,22 +265,16 @@ class VideoInpainter:
             jobs.extend((plan, j) for j in plan.jobs(frame, out, color))
         t1 = time.perf_counter()
         self.times.preprocess += t1 - t0
-        groups: dict[tuple[int, ...], list[tuple[PreparedMask, _FrameJob]]] = {}
-        for item in jobs:
-            groups.setdefault(item[1].image.shape, []).append(item)
-        step_limit = self.inpainter.backend.max_batch
-        for group in groups.values():
-            step = step_limit or len(group)
-            for start in range(0, len(group), step):
-                chunk = group[start:start + step]
-                t0 = time.perf_counter()
-                pred = self.inpainter._predict(np.stack([j.image for _, j in chunk]),
-                                               np.stack([j.mask for _, j in chunk]))
-                t1 = time.perf_counter()
-                for (plan, job), p in zip(chunk, pred, strict=True):
-                    plan.paste(job, p, color)
-                self.times.inference += t1 - t0
-                self.times.composite += time.perf_counter() - t1
+        for chunk in model_batches(jobs, lambda item: item[1].image.shape,
+                                   self.inpainter.backend.max_batch):
+            t0 = time.perf_counter()
+            pred = self.inpainter._predict(np.stack([j.image for _, j in chunk]),
+                                           np.stack([j.mask for _, j in chunk]))
+            t1 = time.perf_counter()
+            for (plan, job), p in zip(chunk, pred, strict=True):
+                plan.paste(job, p, color)
+            self.times.inference += t1 - t0
+            self.times.composite += time.perf_counter() - t1
         for frame, out, plan in batch:
             if self.stabilizer is not None and not plan.empty:
                 t0 = time.perf_counter()
