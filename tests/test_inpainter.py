@@ -129,6 +129,22 @@ def test_grayscale_in_grayscale_out(inpainter: Inpainter, shape) -> None:
     np.testing.assert_array_equal(out.reshape(90, 110)[~hole], gray.reshape(90, 110)[~hole])
 
 
+def test_model_inputs_batch_by_shape_within_the_backend_limit(toy_onnx: Path) -> None:
+    """A backend that takes at most 2 inputs a call gets chunks of <= 2 of one size, and the
+    results are those of single runs."""
+    inp = Inpainter(toy_onnx, backend="onnxruntime", strategy="original")
+    cases = [_case(64, 48, seed=s) for s in range(3)] + [_case(32, 32, seed=9)]
+    singles = [inp.run(i, m) for i, m in cases]
+    inp.backend.max_batch = 2
+    shapes = []
+    real = inp.backend.infer
+    inp.backend.infer = lambda image, mask: shapes.append(image.shape) or real(image, mask)
+    outs = inp.run([c[0] for c in cases], [c[1] for c in cases])
+    assert shapes == [(2, 3, 64, 48), (1, 3, 64, 48), (1, 3, 32, 32)]
+    for single, out in zip(singles, outs, strict=True):
+        np.testing.assert_array_equal(out, single)
+
+
 def test_empty_mask_returns_copy_without_inference(toy_onnx: Path) -> None:
     inp = Inpainter(toy_onnx, backend="onnxruntime")
     calls = []
