@@ -2,8 +2,8 @@
 ``metadata_props``, and facts about a graph (its constants, op counts).
 
 The read-only checks that the runtime shares (IO contract, precision, metadata reading) live in
-:mod:`rmnet_sdk.contract`; they are re-exported here under the export's names. Only ``onnx`` is
-needed (no TensorFlow, no ONNX Runtime).
+:mod:`rmnet_sdk.contract` (:mod:`.onnx` re-exports them under the export's names). Only ``onnx``
+is needed (no TensorFlow, no ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -15,13 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from ..contract.io import check_onnx_io as check_io_contract  # noqa: F401 (re-exported)
-from ..contract.metadata import (
-    ONNX_KEY_PREFIX,
-    ModelMetadata,
-    read_onnx_metadata,  # noqa: F401 (re-exported)
-)
-from ..contract.precision import onnx_precision, parameter_tensors  # noqa: F401 (re-exported)
+from ..contract.metadata import ONNX_KEY_PREFIX, ModelMetadata
 from ..errors import ModelError, ModelNotFoundError
 
 
