@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from .._fileio import atomic_write_bytes as write_atomic  # noqa: F401 (the export modules' name)
 from .._fileio import same_file, sha256_bytes, sha256_file  # noqa: F401 (re-exported to the export modules)
 from ..contract.io import SIZE_MULTIPLE, check_spatial_size  # noqa: F401 (re-exported)
 
@@ -41,11 +42,3 @@ def progress_iter(items: Iterable[T], *, desc: str, total: int | None = None,
 
     with tqdm(items, desc=desc, total=total, unit="img", leave=False, dynamic_ncols=True) as bar:
         yield from bar
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
-    """Write ``data`` atomically (see :mod:`rmnet_sdk._fileio`); returns the path."""
-    from .._fileio import atomic_write_bytes
-
-    atomic_write_bytes(path, data, overwrite=overwrite)
-    return Path(path)
