@@ -30,10 +30,11 @@ from typing import Any
 from ..contract.io import INPUT_CHANNELS as INPUTS
 from ..contract.io import OUTPUT
 from ..contract.io import check_onnx_io as check_io_contract
+from ..contract.profiles import DEFAULT_PROFILE, Profile
+from ..contract.sidecar import read_engine, sidecar_profiles
 from ..errors import InvalidInputError
 from ._common import log, write_atomic
 from .onnx_io import load_onnx
-from .tensorrt import Profile, check_engine
 
 ONNX_MODEL = "rmnet_onnx"
 PLAN_MODEL = "rmnet_trt"
@@ -140,7 +141,7 @@ def write_triton_repository(repo: str | Path, onnx_path: str | Path, *,
     """Write the repository (see module docstring); returns what was written.
 
     ``engine_path`` (with its sidecar) becomes the plan model when it is a full-TensorRT engine
-    that passes :func:`~rmnet_sdk.export.tensorrt.check_engine`; its profiles then define the
+    that passes :func:`~rmnet_sdk.contract.sidecar.read_engine`; its profiles then define the
     plan config. Otherwise ``profiles`` (default: the exporter's) define it and the plan is left
     to build on the server. ``max_batch_size`` applies to both models (default: the plan's
     largest profile batch).
@@ -150,18 +151,17 @@ def write_triton_repository(repo: str | Path, onnx_path: str | Path, *,
         raise InvalidInputError(f"{repo} exists and is not empty; pass --force to replace its models")
     onnx_type = _onnx_data_type(onnx_path)
     plan: dict[str, Any] = {"engine": None}
-    sidecar = None
+    sidecar = engine = None
     if engine_path is not None:
-        sidecar = check_engine(engine_path)
-        profiles = [Profile.from_dict(p) for p in sidecar["profiles"]]
+        # the bytes copied into the repository are the bytes checked, read once
+        engine, sidecar = read_engine(engine_path)
+        profiles = sidecar_profiles(sidecar)
         if sidecar.get("flavour") != "tensorrt":
             plan["missing"] = (f"{engine_path} is a {sidecar.get('flavour')} engine; Triton's "
                                "TensorRT backend loads engines of full TensorRT only")
             sidecar = None
     else:
         plan["missing"] = "no full-TensorRT engine was given (--engine on a GPU machine)"
-    from .tensorrt import DEFAULT_PROFILE
-
     profiles = [Profile.parse(p) if isinstance(p, str) else p for p in profiles] or [DEFAULT_PROFILE]
     plan_max = max(p.max[0] for p in profiles)
     max_batch = plan_max if max_batch_size is None else int(max_batch_size)
@@ -179,8 +179,8 @@ def write_triton_repository(repo: str | Path, onnx_path: str | Path, *,
     write_atomic(repo / ONNX_MODEL / "1" / "model.onnx", onnx_path.read_bytes())
     plan_dir = repo / PLAN_MODEL / "1"
     plan_dir.mkdir(parents=True, exist_ok=True)
-    if sidecar is not None:
-        write_atomic(plan_dir / "model.plan", Path(engine_path).read_bytes())
+    if sidecar is not None and engine is not None:
+        write_atomic(plan_dir / "model.plan", engine)
         write_atomic(plan_dir / "model.plan.json", (json.dumps(sidecar, indent=1) + "\n").encode())
         plan = {"engine": str(engine_path), "missing": None}
     else:
