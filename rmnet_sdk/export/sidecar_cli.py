@@ -15,6 +15,7 @@ this machine's.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from ..contract.metadata import read_onnx_metadata
 from ..contract.precision import ENGINE_PRECISIONS, onnx_precision
 from ..contract.profiles import Profile
 from ..contract.sidecar import RuntimeExpectation, engine_problems, make_sidecar, sidecar_path
+from ..engines.environment import MODULES
 from ..engines.onnx_source import read_onnx_source
 from ..errors import RMNetError
 from ._common import write_atomic
@@ -35,7 +37,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _local_trt_version(flavour: str) -> str | None:
     try:
-        module = __import__("tensorrt_rtx" if flavour == "tensorrt-rtx" else "tensorrt")
+        module = importlib.import_module(MODULES[flavour])
     except Exception:
         return None
     return str(getattr(module, "__version__", "")) or None
