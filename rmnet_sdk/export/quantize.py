@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .._fileio import same_file
+from ..contract.metadata import read_onnx_metadata
 from ..errors import DataError, InvalidInputError
 
 #: largest accepted hole-PSNR drop (dB) of a reduced-precision model vs fp32
@@ -148,11 +150,11 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
 
     opts = options or QuantOptions()
     fp32_path, out_path = Path(fp32_path), Path(out_path)
-    if fp32_path.resolve() == out_path.resolve():
+    if same_file(fp32_path, out_path):
         raise InvalidInputError("refusing to overwrite the fp32 model with its INT8 version")
     model = onnx.load(str(fp32_path))
     meta = {p.key: p.value for p in model.metadata_props}
-    res = size or int(json.loads(meta.get("rmnet.resolution", "256")))
+    res = size or read_onnx_metadata(model).resolution
     calib, _ = photo_split(photos)
     feeds = list(calibration_tensors(calib, size=res, limit=opts.calibration_images))
     from ..prefill import is_prefill_node
