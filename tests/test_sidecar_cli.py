@@ -48,3 +48,16 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path, toy_onnx: Path) -> None:
     bad_profile = [*JETSON[:4], "--profile", "1x250x256"]
     assert main([str(engine), "--onnx", str(toy_onnx), *bad_profile]) == 2
     assert not (tmp_path / "e.engine.json").exists()
+
+
+def test_io_dtype_is_the_models_input_type_not_its_weights(tmp_path: Path) -> None:
+    """The bundled fp16 model has fp16 weights and fp32 inputs (casts inside): its sidecar must
+    say float32, which is what a server (the Triton repository) feeds it."""
+    from rmnet_sdk.models import bundled_model
+
+    engine = tmp_path / "rmnet.engine"
+    engine.write_bytes(b"a plan from trtexec")
+    assert main([str(engine), "--onnx", str(bundled_model("fp16")), *JETSON]) == 0
+    sidecar = read_engine(engine)[1]
+    assert sidecar["precision"] == "fp16"
+    assert sidecar["io"]["dtype"] == "float32"

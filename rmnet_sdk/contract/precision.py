@@ -65,3 +65,13 @@ def onnx_precision(model: Any) -> str:
     if TensorProto.FLOAT16 in kinds:
         return "mixed"
     return "fp32"
+
+
+def onnx_io_dtype(model: Any) -> str:
+    """``"float16"`` when an ``onnx.ModelProto``'s graph inputs are half precision, else
+    ``"float32"``: what callers must feed, independent of the weights (a fp16 model keeps fp32 IO
+    by default, with casts inside)."""
+    from onnx import TensorProto
+
+    types = {vi.type.tensor_type.elem_type for vi in model.graph.input}
+    return "float16" if TensorProto.FLOAT16 in types else "float32"

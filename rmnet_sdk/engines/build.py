@@ -22,7 +22,7 @@ from ..contract import cache_key as keys
 from ..contract.cache_key import EngineRequest
 from ..contract.io import check_onnx_io
 from ..contract.metadata import read_onnx_metadata
-from ..contract.precision import onnx_precision
+from ..contract.precision import onnx_io_dtype, onnx_precision
 from ..contract.sidecar import check_engine as check_engine_file
 from ..contract.sidecar import make_sidecar, sidecar_path
 from ..errors import ExportError, InvalidInputError, ModelError
@@ -104,7 +104,7 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
         raise InvalidInputError(f"a {request.precision} engine needs a {request.precision} ONNX "
                                 f"(precision comes from the ONNX types), {onnx_path} is {have}:"
                                 + hint)
-    io_types = {vi.name: vi.type.tensor_type.elem_type for vi in model.graph.input}
+    io_dtype = onnx_io_dtype(model)
     metadata = read_onnx_metadata(model).to_dict()
     del model
     env = env or detect_environment(request.flavour)
@@ -135,7 +135,7 @@ def build_engine(onnx_path: str | os.PathLike[str], engine_path: str | os.PathLi
             verification["precision_check"] = gpu_check.pop("precision_check")
     verification.update(gpu_check)
     info["verification"] = verification
-    info["io_dtype"] = "float16" if 10 in io_types.values() else "float32"
+    info["io_dtype"] = io_dtype
     sidecar = make_sidecar(
         flavour=env.flavour, trt_version=env.version,
         compute_capabilities=parts["compute_capability"],

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..contract.cache_key import FLAVOURS, HW_COMPAT_LEVELS, normalize_target, target_to_cc
 from ..contract.metadata import read_onnx_metadata
-from ..contract.precision import ENGINE_PRECISIONS, onnx_precision
+from ..contract.precision import ENGINE_PRECISIONS, onnx_io_dtype, onnx_precision
 from ..contract.profiles import Profile
 from ..contract.sidecar import RuntimeExpectation, engine_problems, make_sidecar, sidecar_path
 from ..engines.environment import MODULES
@@ -66,7 +66,7 @@ def make_external_sidecar(engine: bytes, source_onnx: Path, *, trt_version: str,
         flavour=flavour, trt_version=trt_version, compute_capabilities=[compute_capability],
         precision=precision or ("fp16" if have == "fp16" else "fp32"), profiles=profiles,
         onnx_sha256=source.sha256, engine=engine, metadata=read_onnx_metadata(model).to_dict(),
-        io_dtype="float16" if have == "fp16" else "float32",
+        io_dtype=onnx_io_dtype(model),
         hardware_compatibility=hardware_compatibility,
         verification={"method": f"rmnet-sidecar: declared for an engine built by {built_by}; "
                                 "TensorRT version, GPU and profiles as given, not inspected"})
