@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rmnet_sdk.contract.cache_key import EngineRequest
+from rmnet_sdk.contract.precision import ONNX_PRECISIONS
 from rmnet_sdk.contract.profiles import Profile, plan_batches, select_profile
 from rmnet_sdk.contract.sidecar import (
     RuntimeExpectation,
@@ -148,3 +149,9 @@ def test_the_contract_imports_no_engine_library():
     heavy = ("cv2", "onnxruntime", "onnx", "tensorrt", "tensorrt_rtx", "tensorflow", "keras",
              "jsonschema")
     assert [m for m in loaded if m.split(".")[0] in heavy] == []
+
+
+def test_bundled_files_cover_the_contracts_precisions():
+    from rmnet_sdk.models import BUNDLED
+
+    assert set(BUNDLED) == set(ONNX_PRECISIONS)

@@ -17,7 +17,7 @@ DEFAULT_FP32 = "rmnet_default.onnx"
 DEFAULT_FP16 = "rmnet_default_fp16.onnx"
 DEFAULT_INT8 = "rmnet_default_int8.onnx"
 #: the bundled model's files by precision (all made by ``rmnet-export`` from one checkpoint)
-BUNDLED = dict(zip(ONNX_PRECISIONS, (DEFAULT_FP32, DEFAULT_FP16, DEFAULT_INT8), strict=True))
+BUNDLED = {"fp32": DEFAULT_FP32, "fp16": DEFAULT_FP16, "int8": DEFAULT_INT8}
 PRECISIONS = ("auto", *BUNDLED)
 
 
