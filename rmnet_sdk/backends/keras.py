@@ -26,6 +26,15 @@ def compile_inference(model: Any) -> Callable[[Any, Any], Any]:
     return lambda x, m: model([x, m], training=False)
 
 
+def infer_nchw(fn: Callable[[Any, Any], Any], image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A Keras generator call (NHWC) with the backends' NCHW tensors in and out."""
+    from keras import ops
+
+    pred = fn(np.ascontiguousarray(image.transpose(0, 2, 3, 1)),
+              np.ascontiguousarray(mask.transpose(0, 2, 3, 1)))
+    return np.ascontiguousarray(ops.convert_to_numpy(pred).transpose(0, 3, 1, 2))
+
+
 class KerasBackend(Backend):
     name = "keras"
 
@@ -46,10 +55,6 @@ class KerasBackend(Backend):
         self.path = path
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        from keras import ops
-
         if self._fn is None:
             self._fn = compile_inference(self.model)
-        pred = self._fn(np.ascontiguousarray(image.transpose(0, 2, 3, 1)),
-                        np.ascontiguousarray(mask.transpose(0, 2, 3, 1)))
-        return np.ascontiguousarray(ops.convert_to_numpy(pred).transpose(0, 3, 1, 2))
+        return infer_nchw(self._fn, image, mask)

@@ -67,6 +67,6 @@ class TFFunctionBackend(Backend):
         self.fn = compile_inference(model)
 
     def infer(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = self.fn(np.ascontiguousarray(image.transpose(0, 2, 3, 1)),
-                      np.ascontiguousarray(mask.transpose(0, 2, 3, 1)))
-        return np.ascontiguousarray(out.numpy().transpose(0, 3, 1, 2))
+        from ..backends.keras import infer_nchw
+
+        return infer_nchw(self.fn, image, mask)
